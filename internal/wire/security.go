@@ -1,0 +1,77 @@
+// Package wire performs one exchange with an OAuth 2.0 endpoint: it builds the form
+// POST, authenticates the client, retries temporary failures, bounds what it reads,
+// and decodes token responses in every format servers use.
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// MaxBody bounds every response body pixie reads from an authorization server.
+// Token, metadata and JWKS documents are a few kilobytes; anything near this size
+// is not one of them.
+const MaxBody = 1 << 20
+
+// ErrBodyTooLarge is returned when a response body exceeds MaxBody.
+var ErrBodyTooLarge = fmt.Errorf("response body larger than %d bytes", MaxBody)
+
+// ReadBody reads r up to MaxBody bytes and fails if there is more.
+func ReadBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBody {
+		return nil, ErrBodyTooLarge
+	}
+	return b, nil
+}
+
+// CheckURL refuses an endpoint URL that would send credentials in the clear: only
+// https is accepted, and http only on a loopback host (127.0.0.0/8, ::1,
+// localhost) or when allowInsecure is set (OAuth 2.1 section 1.5, RFC 8252 section
+// 8.3). It also refuses URLs with a fragment (RFC 6749 section 3.1) or user info.
+func CheckURL(raw string, allowInsecure bool) error {
+	if raw == "" {
+		return errors.New("no URL configured")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", raw, err)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q has no host", raw)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("URL %q must not have a fragment", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("URL %q must not carry user info", u.Redacted())
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if allowInsecure || IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("refusing http:// URL %q: credentials would cross the network unencrypted; use https, or allow insecure HTTP explicitly", raw)
+	}
+	return fmt.Errorf("URL %q: scheme %q is not https", raw, u.Scheme)
+}
+
+// IsLoopback reports whether host (without port) is a loopback name or address:
+// "localhost" (and its subdomains, RFC 6761 section 6.3), 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

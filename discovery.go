@@ -1,0 +1,437 @@
+package pixie
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/pixieauth/pixie/internal/wire"
+)
+
+// Metadata is an authorization server's metadata document: RFC 8414 section 2,
+// with the members OpenID Connect Discovery 1.0 section 3 adds and those of the
+// later RFCs a client uses (RFC 8628, RFC 9126, RFC 9207, RFC 9449, RFC 8705).
+// Fetch it with [Discover] or [Discovery.Discover], or decode one with
+// [DecodeMetadata]; turn it into an [Endpoint] with [Metadata.Endpoint].
+type Metadata struct {
+	// Issuer is the server's issuer identifier: an https URL without query or
+	// fragment (RFC 8414 section 2). Discovery checks it equals the issuer asked for.
+	Issuer string `json:"issuer"`
+
+	AuthorizationEndpoint              string `json:"authorization_endpoint,omitempty"`                // RFC 8414 section 2
+	TokenEndpoint                      string `json:"token_endpoint,omitempty"`                        // RFC 8414 section 2
+	JWKSURI                            string `json:"jwks_uri,omitempty"`                              // RFC 8414 section 2
+	RegistrationEndpoint               string `json:"registration_endpoint,omitempty"`                 // RFC 8414 section 2
+	RevocationEndpoint                 string `json:"revocation_endpoint,omitempty"`                   // RFC 8414 section 2
+	IntrospectionEndpoint              string `json:"introspection_endpoint,omitempty"`                // RFC 8414 section 2
+	DeviceAuthorizationEndpoint        string `json:"device_authorization_endpoint,omitempty"`         // RFC 8628 section 4
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint,omitempty"` // RFC 9126 section 5
+	UserinfoEndpoint                   string `json:"userinfo_endpoint,omitempty"`                     // OIDC Discovery section 3
+	EndSessionEndpoint                 string `json:"end_session_endpoint,omitempty"`                  // OIDC RP-Initiated Logout section 2.1
+	ServiceDocumentation               string `json:"service_documentation,omitempty"`                 // RFC 8414 section 2
+
+	ScopesSupported                            []string          `json:"scopes_supported,omitempty"`                                 // RFC 8414 section 2
+	ResponseTypesSupported                     []string          `json:"response_types_supported,omitempty"`                         // RFC 8414 section 2
+	ResponseModesSupported                     []string          `json:"response_modes_supported,omitempty"`                         // RFC 8414 section 2
+	GrantTypesSupported                        []string          `json:"grant_types_supported,omitempty"`                            // RFC 8414 section 2
+	TokenEndpointAuthMethodsSupported          []string          `json:"token_endpoint_auth_methods_supported,omitempty"`            // RFC 8414 section 2
+	TokenEndpointAuthSigningAlgValuesSupported []string          `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"` // RFC 8414 section 2
+	RevocationEndpointAuthMethodsSupported     []string          `json:"revocation_endpoint_auth_methods_supported,omitempty"`       // RFC 8414 section 2
+	IntrospectionEndpointAuthMethodsSupported  []string          `json:"introspection_endpoint_auth_methods_supported,omitempty"`    // RFC 8414 section 2
+	CodeChallengeMethodsSupported              []string          `json:"code_challenge_methods_supported,omitempty"`                 // RFC 8414 section 2
+	DPoPSigningAlgValuesSupported              []string          `json:"dpop_signing_alg_values_supported,omitempty"`                // RFC 9449 section 5.1
+	IDTokenSigningAlgValuesSupported           []string          `json:"id_token_signing_alg_values_supported,omitempty"`            // OIDC Discovery section 3
+	UserinfoSigningAlgValuesSupported          []string          `json:"userinfo_signing_alg_values_supported,omitempty"`            // OIDC Discovery section 3
+	RequestObjectSigningAlgValuesSupported     []string          `json:"request_object_signing_alg_values_supported,omitempty"`      // OIDC Discovery section 3
+	SubjectTypesSupported                      []string          `json:"subject_types_supported,omitempty"`                          // OIDC Discovery section 3
+	ClaimsSupported                            []string          `json:"claims_supported,omitempty"`                                 // OIDC Discovery section 3
+	AuthorizationDetailsTypesSupported         []string          `json:"authorization_details_types_supported,omitempty"`            // RFC 9396 section 10
+	RequirePushedAuthorizationRequests         bool              `json:"require_pushed_authorization_requests,omitempty"`            // RFC 9126 section 5
+	AuthorizationResponseIssParameterSupported bool              `json:"authorization_response_iss_parameter_supported,omitempty"`   // RFC 9207 section 3
+	TLSClientCertificateBoundAccessTokens      bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`       // RFC 8705 section 3.3
+	ClaimsParameterSupported                   bool              `json:"claims_parameter_supported,omitempty"`                       // OIDC Discovery section 3
+	RequestParameterSupported                  bool              `json:"request_parameter_supported,omitempty"`                      // OIDC Discovery section 3
+	BackchannelLogoutSupported                 bool              `json:"backchannel_logout_supported,omitempty"`                     // OIDC Back-Channel Logout section 2.1
+	FrontchannelLogoutSupported                bool              `json:"frontchannel_logout_supported,omitempty"`                    // OIDC Front-Channel Logout section 3
+	MTLSEndpointAliases                        map[string]string `json:"mtls_endpoint_aliases,omitempty"`                            // RFC 8705 section 5
+
+	// Raw holds every member of the document as decoded from JSON (strings,
+	// float64 numbers, bools, maps, slices), the ones above included, for
+	// extensions pixie does not model.
+	Raw map[string]any `json:"-"`
+}
+
+// DecodeMetadata decodes a metadata document (RFC 8414 section 3.2): a JSON object
+// whose issuer member is present. A member of the wrong JSON type is an error
+// naming the member. DecodeMetadata checks neither the issuer's value nor the
+// endpoint URLs; [Discovery.Discover] does.
+func DecodeMetadata(b []byte) (*Metadata, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, fmt.Errorf("pixie: metadata is not a JSON object (starts with %q)", metadataSnippet(b, 16))
+	}
+	var m Metadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fmt.Errorf("pixie: metadata member %s: found a JSON %s, want %s", te.Field, te.Value, jsonTypeName(te.Type.String()))
+		}
+		return nil, fmt.Errorf("pixie: metadata is not valid JSON: %w", err)
+	}
+	if err := json.Unmarshal(b, &m.Raw); err != nil {
+		return nil, fmt.Errorf("pixie: metadata is not valid JSON: %w", err)
+	}
+	if m.Issuer == "" {
+		return nil, errors.New(`pixie: metadata has no "issuer" member (RFC 8414 section 2 requires it)`)
+	}
+	return &m, nil
+}
+
+// jsonTypeName names the JSON type that decodes into the Go type t.
+func jsonTypeName(t string) string {
+	switch {
+	case t == "string":
+		return "string"
+	case t == "bool":
+		return "boolean"
+	case strings.HasPrefix(t, "[]"):
+		return "array of " + jsonTypeName(t[2:]) + "s"
+	case strings.HasPrefix(t, "map["):
+		return "object"
+	}
+	return t
+}
+
+// metadataSnippet returns at most n bytes of b, for error messages about unexpected content.
+func metadataSnippet(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// Endpoint returns the server's endpoints, its token_endpoint_auth_methods_supported
+// and its RFC 9207 iss parameter support as an [Endpoint]. Quirks are left zero.
+func (m *Metadata) Endpoint() Endpoint {
+	var methods []AuthMethod
+	for _, s := range m.TokenEndpointAuthMethodsSupported {
+		methods = append(methods, AuthMethod(s))
+	}
+	return Endpoint{
+		Issuer:                m.Issuer,
+		AuthURL:               m.AuthorizationEndpoint,
+		TokenURL:              m.TokenEndpoint,
+		DeviceAuthURL:         m.DeviceAuthorizationEndpoint,
+		RevocationURL:         m.RevocationEndpoint,
+		IntrospectionURL:      m.IntrospectionEndpoint,
+		UserinfoURL:           m.UserinfoEndpoint,
+		PARURL:                m.PushedAuthorizationRequestEndpoint,
+		JWKSURL:               m.JWKSURI,
+		AuthMethods:           methods,
+		IssParameterSupported: m.AuthorizationResponseIssParameterSupported,
+	}
+}
+
+// checkURLs refuses a document whose endpoints would send credentials in the clear
+// (see wire.CheckURL). When the issuer is https, every endpoint must be https too,
+// loopback ones included, unless allowInsecure is set.
+func (m *Metadata) checkURLs(allowInsecure bool) error {
+	httpsIssuer := strings.HasPrefix(strings.ToLower(m.Issuer), "https:")
+	check := func(name, raw string) error {
+		if raw == "" {
+			return nil
+		}
+		if err := wire.CheckURL(raw, allowInsecure); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if httpsIssuer && !allowInsecure && !strings.HasPrefix(strings.ToLower(raw), "https:") {
+			return fmt.Errorf("%s: https issuer %q advertises non-https URL %q", name, m.Issuer, raw)
+		}
+		return nil
+	}
+	for _, e := range []struct{ name, url string }{
+		{"authorization_endpoint", m.AuthorizationEndpoint},
+		{"token_endpoint", m.TokenEndpoint},
+		{"jwks_uri", m.JWKSURI},
+		{"registration_endpoint", m.RegistrationEndpoint},
+		{"revocation_endpoint", m.RevocationEndpoint},
+		{"introspection_endpoint", m.IntrospectionEndpoint},
+		{"device_authorization_endpoint", m.DeviceAuthorizationEndpoint},
+		{"pushed_authorization_request_endpoint", m.PushedAuthorizationRequestEndpoint},
+		{"userinfo_endpoint", m.UserinfoEndpoint},
+		{"end_session_endpoint", m.EndSessionEndpoint},
+	} {
+		if err := check(e.name, e.url); err != nil {
+			return err
+		}
+	}
+	for name, u := range m.MTLSEndpointAliases {
+		if err := check("mtls_endpoint_aliases."+name, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DefaultDiscoveryTTL is how long [Discovery] caches a document when its TTL is 0.
+const DefaultDiscoveryTTL = time.Hour
+
+// minDiscoveryTTL is the shortest time a document is cached, whatever the server's
+// Cache-Control says, so that a server sending no-store cannot make every
+// [Discovery.Discover] call a network round trip. A TTL below it wins.
+const minDiscoveryTTL = time.Minute
+
+// discoveryTimeout bounds one discovery, all well-known locations included.
+const discoveryTimeout = 30 * time.Second
+
+// Discovery fetches and caches authorization server metadata (RFC 8414, OpenID
+// Connect Discovery 1.0). The zero value is ready to use. A Discovery is safe for
+// concurrent use, and concurrent calls for an issuer not in the cache make one
+// fetch. It must not be copied after first use, and its fields must not be
+// changed then.
+type Discovery struct {
+	// HTTPClient sends the requests. When nil, a client with a 30 second timeout
+	// over http.DefaultTransport is used.
+	HTTPClient *http.Client
+	// TTL is how long a document is cached; 0 means [DefaultDiscoveryTTL]. A
+	// shorter Cache-Control max-age from the server is honoured, but no document is
+	// cached for less than a minute unless TTL is shorter.
+	TTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// AllowInsecureHTTP permits http:// issuers and endpoints on hosts other than
+	// loopback, and http endpoints in an https issuer's document.
+	AllowInsecureHTTP bool
+
+	mu    sync.Mutex
+	cache map[string]cachedMetadata
+	group singleflight.Group
+}
+
+type cachedMetadata struct {
+	m       *Metadata
+	expires time.Time
+}
+
+var defaultDiscovery Discovery
+
+// Discover fetches the metadata of issuer with a package-level [Discovery] that
+// has default settings, caching it for an hour.
+func Discover(ctx context.Context, issuer string) (*Metadata, error) {
+	return defaultDiscovery.Discover(ctx, issuer)
+}
+
+// Discover returns the metadata of the authorization server identified by issuer,
+// from the cache or fetched from its well-known locations, tried in this order
+// until one does not answer 404 or 410 or an HTML page:
+//
+//   - RFC 8414 section 3.1: /.well-known/oauth-authorization-server inserted
+//     between the host and the issuer's path;
+//   - OpenID Connect Discovery section 4.1: /.well-known/openid-configuration
+//     appended to the issuer;
+//   - for an issuer with a path, openid-configuration inserted as in RFC 8414
+//     section 5, then oauth-authorization-server appended, as some servers serve it.
+//
+// The document's issuer must equal issuer exactly (RFC 8414 section 3.3, OpenID
+// Connect Discovery section 4.3), which protects against mix-up attacks; and every
+// endpoint URL it lists must pass the same https rules as the issuer. The returned
+// Metadata is shared with the cache and must not be modified.
+func (d *Discovery) Discover(ctx context.Context, issuer string) (*Metadata, error) {
+	if m, ok := d.cached(issuer); ok {
+		return m, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pixie: discovery for %s: %w", issuer, err)
+	}
+	ch := d.group.DoChan(issuer, func() (any, error) {
+		if m, ok := d.cached(issuer); ok {
+			return m, nil
+		}
+		// The fetch is shared by every waiting caller, so one caller's cancellation
+		// must not end it; discoveryTimeout bounds it instead.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+		defer cancel()
+		m, maxAge, err := d.fetch(fctx, issuer)
+		if err != nil {
+			return nil, err
+		}
+		d.store(issuer, m, maxAge)
+		return m, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Metadata), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pixie: discovery for %s: %w", issuer, ctx.Err())
+	}
+}
+
+func (d *Discovery) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Discovery) cached(issuer string) (*Metadata, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.cache[issuer]
+	if !ok || !d.now().Before(c.expires) {
+		return nil, false
+	}
+	return c.m, true
+}
+
+// store caches m for the TTL, or for the server's max-age when that is shorter
+// (but at least minDiscoveryTTL). maxAge is negative when the server gave none.
+func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
+	ttl := d.TTL
+	if ttl <= 0 {
+		ttl = DefaultDiscoveryTTL
+	}
+	if maxAge >= 0 && maxAge < ttl {
+		ttl = min(max(maxAge, minDiscoveryTTL), ttl)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cache == nil {
+		d.cache = make(map[string]cachedMetadata)
+	}
+	d.cache[issuer] = cachedMetadata{m: m, expires: d.now().Add(ttl)}
+}
+
+// errNotHere marks a well-known location that has no document, so the next one is
+// tried.
+var errNotHere = errors.New("no metadata document here")
+
+func (d *Discovery) fetch(ctx context.Context, issuer string) (*Metadata, time.Duration, error) {
+	locations, err := wellKnownURLs(issuer, d.AllowInsecureHTTP)
+	if err != nil {
+		return nil, 0, err
+	}
+	var misses []string
+	for _, loc := range locations {
+		m, maxAge, err := d.fetchOne(ctx, loc)
+		if errors.Is(err, errNotHere) {
+			misses = append(misses, err.Error())
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if m.Issuer != issuer {
+			return nil, 0, fmt.Errorf("pixie: discovery %s: document issuer %q does not equal the requested issuer %q; refusing it (RFC 8414 section 3.3: it may be another server's document)", loc, m.Issuer, issuer)
+		}
+		if err := m.checkURLs(d.AllowInsecureHTTP); err != nil {
+			return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
+		}
+		return m, maxAge, nil
+	}
+	return nil, 0, fmt.Errorf("pixie: discovery for %s: no metadata document found (%s)", issuer, strings.Join(misses, "; "))
+}
+
+// wellKnownURLs lists where the metadata of issuer may be, in the order tried.
+func wellKnownURLs(issuer string, allowInsecure bool) ([]string, error) {
+	if err := wire.CheckURL(issuer, allowInsecure); err != nil {
+		return nil, fmt.Errorf("pixie: discovery: issuer: %w", err)
+	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, fmt.Errorf("pixie: discovery: issuer: %w", err)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		return nil, fmt.Errorf("pixie: discovery: issuer %q must not have a query (RFC 8414 section 2)", issuer)
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	at := func(p string) string {
+		c := *u
+		c.RawPath = ""
+		c.Path = ""
+		return c.String() + p
+	}
+	urls := []string{
+		at("/.well-known/oauth-authorization-server" + path),
+		at(path + "/.well-known/openid-configuration"),
+	}
+	if path != "" {
+		urls = append(urls,
+			at("/.well-known/openid-configuration"+path),
+			at(path+"/.well-known/oauth-authorization-server"))
+	}
+	return urls, nil
+}
+
+// fetchOne GETs one well-known location. It returns an error wrapping errNotHere
+// when the location has no document, and the response's max-age (negative if none).
+func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	client := d.HTTPClient
+	if client == nil {
+		client = discoveryHTTPClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
+	}
+	defer resp.Body.Close()
+	body, err := wire.ReadBody(resp.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixie: discovery %s (HTTP %d): reading body: %w", loc, resp.StatusCode, err)
+	}
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return nil, 0, fmt.Errorf("%s: HTTP %d: %w", loc, resp.StatusCode, errNotHere)
+	case resp.StatusCode == http.StatusOK && mediaType == "text/html":
+		return nil, 0, fmt.Errorf("%s: an HTML page: %w", loc, errNotHere)
+	case resp.StatusCode != http.StatusOK:
+		return nil, 0, fmt.Errorf("pixie: discovery %s: unexpected HTTP %d %s (body %q)", loc, resp.StatusCode, http.StatusText(resp.StatusCode), metadataSnippet(body, 200))
+	}
+	m, err := DecodeMetadata(body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixie: discovery %s (HTTP %d, Content-Type %q): %w", loc, resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	return m, cacheMaxAge(resp.Header), nil
+}
+
+// cacheMaxAge returns the Cache-Control max-age of a response (RFC 9111 section
+// 5.2.2.1), 0 for no-store or no-cache, and -1 when there is none.
+func cacheMaxAge(h http.Header) time.Duration {
+	age := time.Duration(-1)
+	for _, v := range h.Values("Cache-Control") {
+		for _, dir := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-cache":
+				return 0
+			case "max-age":
+				if n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64); err == nil && n >= 0 {
+					age = time.Duration(min(n, int64(365*24*time.Hour/time.Second))) * time.Second
+				}
+			}
+		}
+	}
+	return age
+}
+
+// discoveryHTTPClient is used when no client is configured.
+var discoveryHTTPClient = &http.Client{Timeout: 30 * time.Second}

@@ -51,7 +51,7 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...Option) (*DeviceAuth, e
 	if err != nil {
 		return nil, err
 	}
-	da, err := decodeDeviceAuth(resp, c.now())
+	da, err := decodeDeviceAuth(resp)
 	if err != nil {
 		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Err: err}
 	}
@@ -59,7 +59,7 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...Option) (*DeviceAuth, e
 	return da, nil
 }
 
-func decodeDeviceAuth(resp *wire.Response, received time.Time) (*DeviceAuth, error) {
+func decodeDeviceAuth(resp *wire.Response) (*DeviceAuth, error) {
 	o, err := wire.DecodeObject(resp.Header.Get("Content-Type"), resp.Body, "device authorization")
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func decodeDeviceAuth(resp *wire.Response, received time.Time) (*DeviceAuth, err
 	case expiresIn <= 0:
 		return nil, errors.New("response has no positive expires_in")
 	}
-	da.Expires = received.Add(expiresIn)
+	da.Expires = resp.Received.Add(expiresIn)
 	da.Interval = defaultDeviceInterval
 	if interval > 0 {
 		da.Interval = interval

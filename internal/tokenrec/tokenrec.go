@@ -1,0 +1,79 @@
+// Package tokenrec encodes a pixie.Token, credentials included, as the plaintext of
+// a store record. Stores seal the result (internal/seal) before it touches disk or
+// the network; nothing else should call Encode.
+package tokenrec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pixieauth/pixie"
+)
+
+// format is the record format version, the first member of every record.
+const format = 1
+
+type record struct {
+	Format          int            `json:"f"`
+	AccessToken     string         `json:"at"`
+	TokenType       string         `json:"tt,omitempty"`
+	RefreshToken    string         `json:"rt,omitempty"`
+	IDToken         string         `json:"it,omitempty"`
+	Expiry          *time.Time     `json:"exp,omitempty"`
+	Scope           []string       `json:"sc,omitempty"`
+	IssuedTokenType string         `json:"itt,omitempty"`
+	Extra           map[string]any `json:"x,omitempty"`
+}
+
+// Encode returns tok's record, with its credentials in the clear.
+func Encode(tok *pixie.Token) ([]byte, error) {
+	if tok == nil {
+		return nil, errors.New("tokenrec: nil token")
+	}
+	r := record{
+		Format:          format,
+		AccessToken:     tok.AccessToken.Reveal(),
+		TokenType:       tok.TokenType,
+		RefreshToken:    tok.RefreshToken.Reveal(),
+		IDToken:         tok.IDToken.Reveal(),
+		Scope:           tok.Scope,
+		IssuedTokenType: tok.IssuedTokenType,
+		Extra:           tok.Extra,
+	}
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry.UTC()
+		r.Expiry = &e
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		// Only Extra can fail to encode; never quote it.
+		return nil, errors.New("tokenrec: token has extra fields that cannot be encoded")
+	}
+	return b, nil
+}
+
+// Decode parses a record made by Encode.
+func Decode(b []byte) (*pixie.Token, error) {
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, errors.New("tokenrec: record is not a token record")
+	}
+	if r.Format != format {
+		return nil, fmt.Errorf("tokenrec: record format %d is not supported (this pixie reads format %d)", r.Format, format)
+	}
+	tok := &pixie.Token{
+		AccessToken:     pixie.NewSecret(r.AccessToken),
+		TokenType:       r.TokenType,
+		RefreshToken:    pixie.NewSecret(r.RefreshToken),
+		IDToken:         pixie.NewSecret(r.IDToken),
+		Scope:           r.Scope,
+		IssuedTokenType: r.IssuedTokenType,
+		Extra:           r.Extra,
+	}
+	if r.Expiry != nil {
+		tok.Expiry = *r.Expiry
+	}
+	return tok, nil
+}

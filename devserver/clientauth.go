@@ -1,0 +1,224 @@
+package devserver
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/pixieauth/pixie"
+)
+
+// clientAssertionType is the client_assertion_type of JWT client authentication
+// (RFC 7523 section 2.2).
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+var (
+	asymmetricAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512,
+		jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
+	hmacAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
+)
+
+// authenticateClient identifies and authenticates the client of a request to the
+// token, device authorization, PAR, revocation or introspection endpoint. A client
+// uses exactly the one method it is registered with (RFC 6749 section 2.3); more
+// than one method in a request is refused.
+func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, error) {
+	user, pass, basic := r.BasicAuth()
+	hasSecret := form.Has("client_secret")
+	hasAssertion := form.Has("client_assertion") || form.Has("client_assertion_type")
+	n := 0
+	for _, used := range []bool{basic, hasSecret, hasAssertion} {
+		if used {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, oauthError(pixie.ErrInvalidRequest, "the request uses more than one client authentication method (RFC 6749 section 2.3)")
+	}
+	switch {
+	case basic:
+		// RFC 6749 section 2.3.1: the id and secret are form-encoded before
+		// they are joined and base64-encoded.
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return nil, oauthError(pixie.ErrInvalidClient, "the Basic credentials are not form-encoded (RFC 6749 section 2.3.1)")
+		}
+		if form.Has("client_id") && form.Get("client_id") != id {
+			return nil, oauthError(pixie.ErrInvalidRequest, "client_id differs from the authenticated client")
+		}
+		return s.checkSecret(r, id, secret, pixie.ClientSecretBasic)
+	case hasSecret:
+		return s.checkSecret(r, form.Get("client_id"), form.Get("client_secret"), pixie.ClientSecretPost)
+	case hasAssertion:
+		return s.checkClientAssertion(r, form)
+	}
+	id := form.Get("client_id")
+	if id == "" {
+		return nil, oauthError(pixie.ErrInvalidClient, "no client authentication and no client_id")
+	}
+	c, err := s.lookupClient(r, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.public() {
+		return nil, oauthError(pixie.ErrInvalidClient, "client %s must authenticate with %s", id, c.AuthMethod)
+	}
+	return c, nil
+}
+
+// lookupClient returns the registered client id, recording it for the metrics.
+func (s *Server) lookupClient(r *http.Request, id string) (*Client, error) {
+	setClient(r, id)
+	s.mu.Lock()
+	c, ok := s.clients[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, oauthError(pixie.ErrInvalidClient, "unknown client")
+	}
+	return c, nil
+}
+
+// checkSecret authenticates a client_secret_basic or client_secret_post client.
+func (s *Server) checkSecret(r *http.Request, id, secret string, method pixie.AuthMethod) (*Client, error) {
+	if id == "" {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_id is missing")
+	}
+	c, err := s.lookupClient(r, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.AuthMethod != method {
+		return nil, oauthError(pixie.ErrInvalidClient, "client %s is registered for %s, not %s", id, c.AuthMethod, method)
+	}
+	if subtle.ConstantTimeCompare([]byte(c.Secret.Reveal()), []byte(secret)) != 1 {
+		return nil, oauthError(pixie.ErrInvalidClient, "client authentication failed")
+	}
+	return c, nil
+}
+
+// checkClientAssertion authenticates a client_secret_jwt or private_key_jwt client
+// (RFC 7523 section 3): iss and sub are the client ID, aud names this server, exp
+// is in the future and the jti was not seen before.
+func (s *Server) checkClientAssertion(r *http.Request, form url.Values) (*Client, error) {
+	if form.Get("client_assertion_type") != clientAssertionType {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion_type must be %s", clientAssertionType)
+	}
+	tok, err := jwt.ParseSigned(form.Get("client_assertion"), slices.Concat(asymmetricAlgs, hmacAlgs))
+	if err != nil {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion is not a signed JWT")
+	}
+	var unverified jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Subject == "" {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion has no sub claim")
+	}
+	c, err := s.lookupClient(r, unverified.Subject)
+	if err != nil {
+		return nil, err
+	}
+	if form.Has("client_id") && form.Get("client_id") != c.ID {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_id differs from the assertion subject")
+	}
+	alg := jose.SignatureAlgorithm(tok.Headers[0].Algorithm)
+	var keys []any
+	switch c.AuthMethod {
+	case pixie.ClientSecretJWT:
+		if !slices.Contains(hmacAlgs, alg) {
+			return nil, oauthError(pixie.ErrInvalidClient, "client %s uses client_secret_jwt; %s is not an HMAC algorithm", c.ID, alg)
+		}
+		keys = []any{[]byte(c.Secret.Reveal())}
+	case pixie.PrivateKeyJWT:
+		if !slices.Contains(asymmetricAlgs, alg) {
+			return nil, oauthError(pixie.ErrInvalidClient, "client %s uses private_key_jwt; %s is not an asymmetric algorithm", c.ID, alg)
+		}
+		keys = candidateKeys(c.Keys, tok.Headers[0].KeyID)
+	default:
+		return nil, oauthError(pixie.ErrInvalidClient, "client %s is registered for %s, not a JWT assertion", c.ID, c.AuthMethod)
+	}
+	var claims jwt.Claims
+	if !verifyAny(tok, keys, &claims) {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion signature does not verify")
+	}
+	if claims.Issuer != c.ID || claims.Subject != c.ID {
+		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion iss and sub must both be the client ID")
+	}
+	if err := s.checkAssertionClaims(claims, "client_assertion:"+c.ID, pixie.ErrInvalidClient); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkAssertionClaims checks the claims that client assertions and JWT bearer
+// grants share (RFC 7523 section 3): aud names the issuer or the token endpoint,
+// exp is in the future, nbf is past, and the jti is fresh. The jti is remembered
+// under replayScope until exp.
+func (s *Server) checkAssertionClaims(c jwt.Claims, replayScope string, code *pixie.Error) error {
+	if !c.Audience.Contains(s.issuer) && !c.Audience.Contains(s.url(pathToken)) {
+		return oauthError(code, "assertion aud must contain the issuer or the token endpoint URL")
+	}
+	now := s.now()
+	if c.Expiry == nil {
+		return oauthError(code, "assertion has no exp claim")
+	}
+	if !now.Before(c.Expiry.Time()) {
+		return oauthError(code, "assertion expired")
+	}
+	if c.NotBefore != nil && now.Add(clockLeeway).Before(c.NotBefore.Time()) {
+		return oauthError(code, "assertion is not valid yet (nbf)")
+	}
+	if c.ID == "" {
+		return oauthError(code, "assertion has no jti claim")
+	}
+	if !s.useOnce(replayScope+":"+c.ID, c.Expiry.Time(), now) {
+		return oauthError(code, "assertion jti was already used")
+	}
+	return nil
+}
+
+// clockLeeway is the clock skew tolerated on nbf and iat.
+const clockLeeway = time.Minute
+
+// candidateKeys returns the keys of set that may have signed a token with key ID
+// kid: the matching ones, or all when kid is empty.
+func candidateKeys(set jose.JSONWebKeySet, kid string) []any {
+	var keys []any
+	for _, k := range set.Keys {
+		if kid == "" || k.KeyID == kid {
+			keys = append(keys, k.Key)
+		}
+	}
+	return keys
+}
+
+// verifyAny verifies tok with the first key that works and decodes its claims.
+func verifyAny(tok *jwt.JSONWebToken, keys []any, dest ...any) bool {
+	for _, k := range keys {
+		if tok.Claims(k, dest...) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// useOnce records key as used until exp and reports whether it was unused. Entries
+// past their expiry are pruned.
+func (s *Server) useOnce(key string, exp, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until, seen := s.jtis[key]; seen && now.Before(until) {
+		return false
+	}
+	if len(s.jtis) > 1024 {
+		for k, until := range s.jtis {
+			if !now.Before(until) {
+				delete(s.jtis, k)
+			}
+		}
+	}
+	s.jtis[key] = exp
+	return true
+}

@@ -1,0 +1,47 @@
+// Package devserver is a local OAuth 2.0 authorization server and OpenID Connect
+// provider for development, demos and tests. It is a development server, not a
+// production IdP: it keeps its state in memory, generates its signing keys at start,
+// serves an unauthenticated admin API under /admin/ and is meant to listen on
+// loopback only.
+//
+// It follows the RFCs strictly, because clients are tested against it and leniency
+// hides bugs:
+//
+//   - discovery: RFC 8414 and OpenID Connect Discovery metadata, a JWKS with an
+//     RS256 and an ES256 key, rotated on demand ([Server.RotateKeys]);
+//   - grants: authorization code with PKCE S256 required (RFC 7636, RFC 9700),
+//     client credentials, refresh tokens with rotation and reuse detection, device
+//     authorization (RFC 8628), token exchange (RFC 8693), JWT bearer (RFC 7523) and,
+//     only when [Options.EnablePassword] is set, the resource owner password grant;
+//   - client authentication: client_secret_basic, client_secret_post, none,
+//     client_secret_jwt and private_key_jwt (RFC 7523 section 2.2);
+//   - tokens: RFC 9068 JWT or opaque access tokens, OpenID Connect ID tokens,
+//     DPoP-bound tokens (RFC 9449); revocation (RFC 7009), introspection (RFC 7662),
+//     userinfo, pushed authorization requests (RFC 9126) and dynamic client
+//     registration (RFC 7591);
+//   - fault injection ([Faults]) and Prometheus counters at /metrics.
+//
+// A [Server] is an http.Handler; mount it at the root of a listener whose URL is
+// [Options.Issuer]. The devservertest package starts one for tests.
+//
+// # Login, consent and device pages
+//
+// The pages are plain HTML forms that a program can fill with net/http:
+//
+//   - GET /authorize answers with the login page (unless the browser already has a
+//     session) whose form posts to /login the fields "username", "password",
+//     "request_id" and "csrf_token" (both copied from hidden inputs of the page).
+//   - A successful login sets the session cookie "pixie_devserver_session" and
+//     answers with the consent page, whose form posts to /consent the fields
+//     "request_id", "csrf_token" and "action" ("approve" or "deny").
+//   - The consent answer is a 303 redirect to the client's redirect URI with "code"
+//     (or "error"), "state" and "iss" (RFC 9207).
+//   - GET /device (the verification URI) shows a form posting to /device the fields
+//     "user_code", "csrf_token", "action" ("approve" or "deny") and, without a
+//     session, "username" and "password".
+//
+// Every csrf_token is single use and is valid for the form it was rendered in.
+// With [Options.AutoApprove] the login and consent pages are skipped: /authorize
+// redirects at once with a code for the first user, and opening the verification
+// URI with a user_code approves that device for the first user.
+package devserver

@@ -1,0 +1,56 @@
+package devserver
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/pixieauth/pixie"
+)
+
+// handleIntrospect serves the introspection endpoint (RFC 7662 section 2) to
+// authenticated clients. Unknown, expired and revoked tokens are {"active":false}.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := s.authenticateClient(r, form); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeError(w, r, oauthError(pixie.ErrInvalidRequest, "token is missing"))
+		return
+	}
+	now := s.now()
+	resp := map[string]any{"active": false}
+	var g grantInfo
+	if at, ok := s.activeAccess(token, now); ok {
+		g = at.grantInfo
+		resp["token_type"] = "Bearer"
+		if at.jkt != "" {
+			resp["token_type"] = "DPoP"
+			resp["cnf"] = map[string]string{"jkt": at.jkt}
+		}
+		resp["iat"], resp["exp"], resp["jti"], resp["aud"] = at.issuedAt.Unix(), at.expiry.Unix(), at.id, at.audience
+	} else if rt, ok := s.activeRefresh(token, now); ok {
+		g = rt.grantInfo
+		resp["token_type"] = "refresh_token"
+		resp["iat"], resp["exp"] = rt.issuedAt.Unix(), rt.expiry.Unix()
+	}
+	if g.clientID != "" {
+		resp["active"] = true
+		resp["iss"] = s.issuer
+		resp["client_id"] = g.clientID
+		resp["sub"] = g.subject
+		if g.user != nil {
+			resp["username"] = g.user.Username
+		}
+		if len(g.scope) > 0 {
+			resp["scope"] = strings.Join(g.scope, " ")
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,54 @@
+package devserver
+
+import (
+	"net/http"
+
+	"github.com/pixieauth/pixie"
+)
+
+// handleRevoke serves the revocation endpoint (RFC 7009 section 2). Revoking a
+// refresh token revokes its whole family, access tokens included; revoking an
+// access token revokes that token. Unknown tokens are answered with 200, as the
+// RFC asks; tokens of other clients are refused.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := s.authenticateClient(r, form)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeError(w, r, oauthError(pixie.ErrInvalidRequest, "token is missing"))
+		return
+	}
+	switch hint := form.Get("token_type_hint"); hint {
+	case "", "access_token", "refresh_token":
+	default:
+		writeError(w, r, oauthError(pixie.ErrUnsupportedTokenType, "token_type_hint %s is not supported", hint))
+		return
+	}
+	s.mu.Lock()
+	var owner string
+	if rt, ok := s.refresh[token]; ok {
+		if owner = rt.clientID; owner == c.ID {
+			rt.revoked = true
+			s.revokeFamilyLocked(rt.family)
+		}
+	} else if at, ok := s.access[token]; ok {
+		if owner = at.clientID; owner == c.ID {
+			at.revoked = true
+		}
+	}
+	s.mu.Unlock()
+	if owner != "" && owner != c.ID {
+		writeError(w, r, oauthError(pixie.ErrUnauthorizedClient, "the token was issued to another client"))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}

@@ -31,8 +31,8 @@ type memLock struct {
 func (s *MemoryStore) Load(ctx context.Context, key string) (*Token, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.tokens[key]
-	if r.tok == nil {
+	r, ok := s.tokens[key]
+	if !ok {
 		return nil, 0, ErrNotFound
 	}
 	return r.tok, r.version, nil
@@ -53,15 +53,11 @@ func (s *MemoryStore) Save(ctx context.Context, key string, tok *Token, version 
 	return r.version, nil
 }
 
-// Delete implements [Store.Delete]. The key's version is kept, so a later Save
-// continues the sequence.
+// Delete implements [Store.Delete].
 func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.tokens[key]; ok {
-		// Keep the version, so that versions of key keep increasing.
-		s.tokens[key] = memRecord{version: r.version}
-	}
+	delete(s.tokens, key)
 	return nil
 }
 

@@ -22,11 +22,12 @@ type Store interface {
 	Load(ctx context.Context, key string) (*Token, uint64, error)
 	// Save stores tok under key if the stored version still equals version (0:
 	// nothing may be stored yet), and returns the new version, which is greater
-	// than every earlier version of key. If another writer saved first, it
+	// than the one it replaces. If another writer saved first, it
 	// returns ErrConflict and stores nothing. The token is durable when Save
 	// returns.
 	Save(ctx context.Context, key string, tok *Token, version uint64) (uint64, error)
-	// Delete removes key and its token. Deleting an absent key is not an error.
+	// Delete removes key and its token; a later Save starts again from version
+	// 0. Deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
 	// Lock takes the lock of key, waiting until it is free or ctx is done. The
 	// lock is a lease: it lapses after ttl unless released, so a holder that

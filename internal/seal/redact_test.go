@@ -85,6 +85,15 @@ func TestKeyRedactedInSlogAndJSON(t *testing.T) {
 		}
 		assertNoKey(t, "json.Marshal", string(b), fill)
 	})
+	t.Run("encoding.TextMarshaler", func(t *testing.T) {
+		b, err := k.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(b), k.String(); got != want {
+			t.Errorf("MarshalText = %q, want %q", got, want)
+		}
+	})
 }
 
 func TestErrorsNeverShowKeys(t *testing.T) {

@@ -2,7 +2,11 @@ package seal_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -276,5 +280,44 @@ func TestGenerateKey(t *testing.T) {
 	}
 	if got, want := parsed.Current(), a.ID(); got != want {
 		t.Errorf("ParseKeySet(Reveal()).Current() = %s, want %s", got, want)
+	}
+}
+
+// TestEnvelopeFormat builds an envelope by hand from the layout in the package
+// documentation. Stored tokens outlive pixie versions, so this layout must not
+// change without a new version byte.
+func TestEnvelopeFormat(t *testing.T) {
+	key := keyBytes(1)
+	sum := sha256.Sum256(append([]byte("pixie seal key id v1\x00"), key...))
+	header := append([]byte{0x01}, sum[:8]...)
+	nonce := bytes.Repeat([]byte{0xa1}, 12)
+	ad := []byte("github/ada")
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := gcm.Seal(append(bytes.Clone(header), nonce...), nonce, []byte("token"), append(bytes.Clone(header), ad...))
+
+	ks := mustKeySet(t, 1)
+	if got, want := ks.Current().String(), fmt.Sprintf("%x", sum[:8]); got != want {
+		t.Errorf("key id = %s, want %s", got, want)
+	}
+	got, err := ks.Open(sealed, ad)
+	if err != nil {
+		t.Fatalf("Open(hand-made envelope): %v", err)
+	}
+	if string(got) != "token" {
+		t.Errorf("Open = %q, want %q", got, "token")
+	}
+	ours := mustSeal(t, ks, []byte("token"), ad)
+	if !bytes.Equal(ours[:9], header) {
+		t.Errorf("Seal header = %x, want %x", ours[:9], header)
+	}
+	if _, err := gcm.Open(nil, ours[9:21], ours[21:], append(bytes.Clone(header), ad...)); err != nil {
+		t.Errorf("Seal output does not open by the documented layout: %v", err)
 	}
 }

@@ -189,10 +189,14 @@ type errorFields struct {
 	URI         string `json:"error_uri"`
 }
 
-// decodeErrorFields reads an error response from JSON or form-encoded body and
-// reports whether it names an error code.
+// decodeErrorFields reads an error response from a JSON or form-encoded body and
+// reports whether it names an error code. Like DecodeToken, it reads a text/plain
+// or untyped body that is not JSON as a form.
 func decodeErrorFields(contentType string, body []byte, f *errorFields) bool {
-	if formBody(contentType) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	var raw map[string]any
+	isJSON := mt != "application/x-www-form-urlencoded" && json.Unmarshal(body, &raw) == nil
+	if !isJSON && (mt == "application/x-www-form-urlencoded" || mt == "" || mt == "text/plain") {
 		v, err := url.ParseQuery(string(body))
 		if err != nil {
 			return false
@@ -202,20 +206,10 @@ func decodeErrorFields(contentType string, body []byte, f *errorFields) bool {
 	}
 	// A JSON "error" member may be a non-string (some servers nest an object);
 	// only a string code counts as an OAuth error.
-	var raw map[string]any
-	if json.Unmarshal(body, &raw) != nil {
-		return false
-	}
 	f.Code, _ = raw["error"].(string)
 	f.Description, _ = raw["error_description"].(string)
 	f.URI, _ = raw["error_uri"].(string)
 	return f.Code != ""
-}
-
-// formBody reports whether a Content-Type is form-encoded.
-func formBody(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "application/x-www-form-urlencoded"
 }
 
 // endpointForLog drops the query and fragment, which may carry parameters.

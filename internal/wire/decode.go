@@ -48,10 +48,12 @@ func DecodeToken(contentType string, body []byte, nested string) (*TokenResponse
 	}
 	if nested != "" {
 		if inner, ok := fields[nested].(map[string]any); ok && inner["access_token"] != nil {
+			// The outer object's token members describe another token (Slack's
+			// bot token): only its other members are kept, in Extra.
 			outer := fields
 			fields = make(map[string]any, len(inner)+len(outer))
 			for k, v := range outer {
-				if k != nested {
+				if k != nested && !tokenMembers[k] {
 					fields[k] = v
 				}
 			}
@@ -61,6 +63,12 @@ func DecodeToken(contentType string, body []byte, nested string) (*TokenResponse
 		}
 	}
 	return tokenFromFields(fields)
+}
+
+// tokenMembers are the members of a token response that describe the token.
+var tokenMembers = map[string]bool{
+	"access_token": true, "token_type": true, "refresh_token": true, "id_token": true,
+	"issued_token_type": true, "expires_in": true, "scope": true,
 }
 
 // decodeFields parses the body by its media type. JSON is tried for JSON types,

@@ -10,7 +10,7 @@ import (
 	"runtime"
 )
 
-// ErrInsecureKeyFile: an existing key file can be read or written by users other
+// ErrInsecureKeyFile means an existing key file can be read or written by users other
 // than its owner. The key in it must be treated as leaked; pixie refuses to use it
 // until the mode is fixed (chmod 600) or the key is replaced.
 var ErrInsecureKeyFile = errors.New("key file is accessible to other users")

@@ -13,10 +13,10 @@ import (
 const DefaultKeyringTimeout = 5 * time.Second
 
 var (
-	// ErrKeyringUnavailable: the OS keyring could not be used (no Secret Service
+	// ErrKeyringUnavailable means the OS keyring could not be used (no Secret Service
 	// or session bus, locked keychain, access denied, or no answer in time).
 	ErrKeyringUnavailable = errors.New("OS keyring unavailable")
-	// ErrKeyringTimeout: a keyring call did not return within its timeout. It
+	// ErrKeyringTimeout means a keyring call did not return within its timeout. It
 	// always comes with [ErrKeyringUnavailable].
 	ErrKeyringTimeout = errors.New("no answer in time")
 )

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/zalando/go-keyring"
@@ -205,5 +206,21 @@ func TestSourceString(t *testing.T) {
 		if got := tc.src.String(); got != tc.want {
 			t.Errorf("String() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+func TestResolveKeyringHangs(t *testing.T) {
+	r := sources{file: 3}.resolver(t)
+	seal.UseKeyringBackend(t, newHangingKeyring(t))
+	r.KeyringTimeout = time.Millisecond
+	ks, src, err := r.Resolve()
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got, want := ks.Current(), mustKey(t, 3).ID(); src.Kind != seal.SourceFile || got != want {
+		t.Errorf("Resolve = key %s from %v, want key %s from the key file", got, src, want)
+	}
+	if len(src.Skipped) != 1 || !errors.Is(src.Skipped[0], seal.ErrKeyringTimeout) {
+		t.Errorf("Skipped = %v, want the keyring timeout", src.Skipped)
 	}
 }

@@ -20,6 +20,14 @@
 // Nonces are random, so one key seals at most about 2^32 records before the
 // chance of a repeated nonce becomes a concern (SP 800-38D section 8.3); rotate
 // keys long before that.
+//
+// Keys come from the environment variable PIXIE_STORE_KEY ([FromEnv]), the OS
+// keyring ([FromKeyring], [LoadOrCreateKeyring]) or a key file ([FromFile],
+// [LoadOrCreateFile]); a [Resolver] tries them in that order and reports which one
+// it used. All three hold the same text: keys in base64 or hex, separated by commas
+// or new lines, the current key first ([ParseKeySet]). To rotate, put a new key
+// first and keep the old ones after it until every record has been re-sealed with
+// [KeySet.Reseal].
 package seal
 
 import (
@@ -38,19 +46,19 @@ import (
 // Errors returned by [KeySet.Open] and the key sources. They are wrapped with
 // details; compare with errors.Is.
 var (
-	// ErrTruncated: the blob is shorter than an envelope can be.
+	// ErrTruncated means the blob is shorter than an envelope can be.
 	ErrTruncated = errors.New("sealed data is truncated")
-	// ErrVersion: the blob's version byte is not one this pixie understands.
+	// ErrVersion means the blob's version byte is not one this pixie understands.
 	ErrVersion = errors.New("unsupported envelope version")
-	// ErrUnknownKey: the blob was sealed with a key that is not in the KeySet,
+	// ErrUnknownKey means the blob was sealed with a key that is not in the KeySet,
 	// typically after the key was rotated out or replaced.
 	ErrUnknownKey = errors.New("sealed with a key that is not configured")
-	// ErrCorrupt: authentication failed. The blob was modified, or it belongs to
+	// ErrCorrupt means authentication failed. The blob was modified, or it belongs to
 	// another record (its associated data differs).
 	ErrCorrupt = errors.New("sealed data is corrupt or belongs to another record")
-	// ErrInvalidKey: a key is not 32 bytes of base64 or hex.
+	// ErrInvalidKey means a key is not 32 bytes of base64 or hex.
 	ErrInvalidKey = errors.New("invalid key")
-	// ErrNoKey: a key source holds no key (unset variable, missing file, no keyring
+	// ErrNoKey means a key source holds no key (unset variable, missing file, no keyring
 	// entry), or a KeySet is nil.
 	ErrNoKey = errors.New("no key")
 )
@@ -84,7 +92,8 @@ func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
 
 // Key is one AES-256 key. Its value is never shown: fmt verbs, log/slog,
 // encoding/json and encoding.TextMarshaler all print a redacted form that names
-// only its [KeyID]. The zero Key holds no key and cannot seal.
+// only its [KeyID]. The zero Key holds no key and cannot seal. Keys are not
+// comparable with ==; compare their IDs.
 //
 // Keys are immutable and safe for concurrent use.
 type Key struct {

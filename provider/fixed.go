@@ -37,9 +37,10 @@ func GitHub() pixie.Endpoint {
 // Quirks: Google issues a refresh token only when the authorization request
 // carries access_type=offline, and only at the first consent of a user to a
 // client; the preset adds access_type=offline and prompt=consent to every
-// authorization URL so that each login yields a refresh token. Delete
-// "prompt" from Quirks.AuthParams to skip the consent screen for returning users
-// when a stored refresh token is enough.
+// authorization URL so that each login yields a refresh token. A request option
+// such as pixie.Prompt("select_account") replaces the prompt for one request;
+// deleting "prompt" from Quirks.AuthParams skips the consent screen for
+// returning users when a stored refresh token is enough.
 func Google() pixie.Endpoint {
 	return pixie.Endpoint{
 		Issuer:        "https://accounts.google.com",
@@ -60,9 +61,10 @@ func Google() pixie.Endpoint {
 // Quirks: Slack's v2 authorization endpoint takes scopes separated by commas.
 // Its oauth.v2.access response carries a bot token at the top level and the user
 // token in the "authed_user" member, so the preset names that member in
-// NestedTokenField. Slack takes user scopes in the user_scope authorization
-// parameter and bot scopes in scope; to obtain a user token, send the user
-// scopes as user_scope. Slack revokes tokens through its auth.revoke Web API
+// NestedTokenField (a response without a user token there is read at the top
+// level). Slack takes user scopes in the user_scope authorization parameter and
+// bot scopes in scope; to obtain a user token, send the user scopes, joined with
+// commas, with pixie.Param("user_scope", ...). Slack revokes tokens through its auth.revoke Web API
 // method rather than an RFC 7009 endpoint, so RevocationURL is empty.
 func Slack() pixie.Endpoint {
 	return pixie.Endpoint{

@@ -1,0 +1,238 @@
+package oidc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/wire"
+)
+
+// UserInfoOption is an option of [UserInfo].
+type UserInfoOption interface {
+	applyUserInfo(*userInfoOptions)
+}
+
+type userInfoOptions struct {
+	subject       string
+	allowInsecure bool
+}
+
+type userInfoOptionFunc func(*userInfoOptions)
+
+func (f userInfoOptionFunc) applyUserInfo(o *userInfoOptions) { f(o) }
+
+// WithSubject requires the response's sub to equal sub, the subject of the
+// verified ID token, as OpenID Connect Core section 5.3.2 demands before the
+// response is used. An empty sub checks nothing.
+func WithSubject(sub string) UserInfoOption {
+	return userInfoOptionFunc(func(o *userInfoOptions) { o.subject = sub })
+}
+
+// AllowInsecureHTTP permits an http:// userinfo endpoint on a host other than
+// loopback. Without it such an endpoint is refused: the access token would cross
+// the network in the clear.
+func AllowInsecureHTTP() UserInfoOption {
+	return userInfoOptionFunc(func(o *userInfoOptions) { o.allowInsecure = true })
+}
+
+// User is a userinfo response (OpenID Connect Core section 5.3.2) with the
+// standard claims most applications use (section 5.1).
+type User struct {
+	Subject           string // sub
+	Name              string // name
+	PreferredUsername string // preferred_username
+	Email             string // email
+	// EmailVerified is email_verified; a "true" string, which some servers send,
+	// counts as true.
+	EmailVerified bool
+	Picture       string // picture
+
+	payload []byte
+}
+
+// Claims decodes the response's claims (its JSON object) into v, for claims User
+// does not hold.
+func (u *User) Claims(v any) error {
+	if err := json.Unmarshal(u.payload, v); err != nil {
+		return fmt.Errorf("oidc: userinfo claims: %w", err)
+	}
+	return nil
+}
+
+// UserInfo fetches the claims about the user that tok's access token is for from
+// the userinfo endpoint (OpenID Connect Core section 5.3), sending the token in
+// the Authorization header with its type (Bearer, or DPoP when client's transport
+// adds DPoP proofs). client may be nil for a client with a 30 second timeout; the
+// request is bounded by 30 seconds in any case.
+//
+// A 401 or 403 is a *[pixie.Error] with the error code and description of the
+// WWW-Authenticate header (RFC 6750 section 3), so errors.Is(err,
+// pixie.ErrInvalidToken) reports an expired or revoked token. Other HTTP errors
+// are *pixie.Error too. A signed or encrypted (application/jwt) response is
+// refused, as is a response without sub or, with [WithSubject], with another sub.
+func UserInfo(ctx context.Context, client *http.Client, endpoint string, tok *pixie.Token, opts ...UserInfoOption) (*User, error) {
+	var o userInfoOptions
+	for _, opt := range opts {
+		opt.applyUserInfo(&o)
+	}
+	if tok == nil || tok.AccessToken.IsZero() {
+		return nil, errors.New("oidc: userinfo: no access token")
+	}
+	if err := wire.CheckURL(endpoint, o.allowInsecure); err != nil {
+		return nil, fmt.Errorf("oidc: userinfo endpoint: %w", err)
+	}
+	if client == nil {
+		client = defaultClient
+	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: userinfo: %w", err)
+	}
+	req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken.Reveal())
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &pixie.Error{Op: "userinfo", Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := wire.ReadBody(resp.Body)
+	if err != nil {
+		return nil, &pixie.Error{Op: "userinfo", StatusCode: resp.StatusCode, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, userInfoError(resp, body)
+	}
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mediaType == "application/jwt" {
+		return nil, fmt.Errorf("oidc: userinfo %s answered with a signed or encrypted JWT (application/jwt), which pixie does not accept; register the client for plain JSON userinfo responses (no userinfo_signed_response_alg)", endpoint)
+	}
+	return decodeUser(body, &o)
+}
+
+func decodeUser(body []byte, o *userInfoOptions) (*User, error) {
+	var claims struct {
+		Subject           string          `json:"sub"`
+		Name              string          `json:"name"`
+		PreferredUsername string          `json:"preferred_username"`
+		Email             string          `json:"email"`
+		EmailVerified     json.RawMessage `json:"email_verified"`
+		Picture           string          `json:"picture"`
+	}
+	if b := bytes.TrimSpace(body); len(b) == 0 || b[0] != '{' {
+		return nil, errors.New("oidc: userinfo response is not a JSON object")
+	}
+	if err := json.Unmarshal(body, &claims); err != nil {
+		return nil, fmt.Errorf("oidc: userinfo response: %w", err)
+	}
+	if claims.Subject == "" {
+		return nil, errors.New("oidc: userinfo response has no sub claim (OpenID Connect Core section 5.3.2 requires it)")
+	}
+	if o.subject != "" && claims.Subject != o.subject {
+		return nil, fmt.Errorf("oidc: userinfo sub %q does not match the ID token's sub %q; the response must not be used (OpenID Connect Core section 5.3.2)", claims.Subject, o.subject)
+	}
+	verified := string(claims.EmailVerified)
+	return &User{
+		Subject:           claims.Subject,
+		Name:              claims.Name,
+		PreferredUsername: claims.PreferredUsername,
+		Email:             claims.Email,
+		EmailVerified:     verified == "true" || verified == `"true"`,
+		Picture:           claims.Picture,
+		payload:           body,
+	}, nil
+}
+
+// userInfoError describes a failed userinfo response, taking the OAuth error from
+// the WWW-Authenticate header (RFC 6750 section 3) or, failing that, a JSON body.
+func userInfoError(resp *http.Response, body []byte) error {
+	e := &pixie.Error{Op: "userinfo", StatusCode: resp.StatusCode, Body: body[:min(len(body), pixie.MaxErrorBody)]}
+	params := authParams(resp.Header.Values("WWW-Authenticate"))
+	e.Code, e.Description, e.URI = params["error"], params["error_description"], params["error_uri"]
+	if e.Code == "" {
+		var oauthErr struct {
+			Code        string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &oauthErr) == nil {
+			e.Code, e.Description = oauthErr.Code, oauthErr.Description
+		}
+	}
+	if e.Code == "" && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		e.Err = errors.New("the access token was refused")
+	}
+	return e
+}
+
+// authParams returns the auth-params of WWW-Authenticate challenges (RFC 9110
+// section 11.6.1), the first value of each name winning. Names are lowercased.
+func authParams(challenges []string) map[string]string {
+	params := map[string]string{}
+	for _, c := range challenges {
+		s := c
+		for s != "" {
+			s = strings.TrimLeft(s, " \t,")
+			name, rest, ok := cutToken(s)
+			if !ok {
+				break
+			}
+			rest = strings.TrimLeft(rest, " \t")
+			if !strings.HasPrefix(rest, "=") {
+				// A scheme name (or token68): the parameters follow it.
+				s = rest
+				continue
+			}
+			rest = strings.TrimLeft(rest[1:], " \t")
+			var value string
+			if strings.HasPrefix(rest, `"`) {
+				value, rest = cutQuoted(rest[1:])
+			} else {
+				value, rest, _ = cutToken(rest)
+			}
+			if _, seen := params[strings.ToLower(name)]; !seen {
+				params[strings.ToLower(name)] = value
+			}
+			s = rest
+		}
+	}
+	return params
+}
+
+// cutToken splits a leading RFC 9110 token from s.
+func cutToken(s string) (token, rest string, ok bool) {
+	i := strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	})
+	if i < 0 {
+		i = len(s)
+	}
+	return s[:i], s[i:], i > 0
+}
+
+// cutQuoted splits the rest of a quoted-string (after its opening quote) from s,
+// undoing backslash escapes. An unterminated string runs to the end of s.
+func cutQuoted(s string) (value, rest string) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '"':
+			return b.String(), s[i+1:]
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String(), ""
+}

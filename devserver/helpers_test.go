@@ -1,0 +1,282 @@
+package devserver_test
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/pixieauth/pixie/devserver"
+	"github.com/pixieauth/pixie/devserver/devservertest"
+	"golang.org/x/oauth2"
+)
+
+// clock is a settable clock for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// withClock makes the server use c.
+func withClock(c *clock) devservertest.Option {
+	return func(o *devserver.Options) { o.Now = c.Now }
+}
+
+// response is a decoded endpoint response.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r *response) str(key string) string { s, _ := r.body[key].(string); return s }
+
+// call sends a request and decodes a JSON answer.
+func call(t testing.TB, srv *devservertest.Server, req *http.Request) *response {
+	t.Helper()
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := &response{status: resp.StatusCode, header: resp.Header, raw: string(b)}
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal(b, &r.body); err != nil {
+			t.Fatalf("%s %s: decoding %q: %v", req.Method, req.URL.Path, b, err)
+		}
+	}
+	return r
+}
+
+// post sends form to path; with a client, it adds the client's authentication
+// for the methods that need no signing: basic, post, or client_id for public ones.
+func post(t testing.TB, srv *devservertest.Server, path string, c *devserver.Client, form url.Values, header ...string) *response {
+	t.Helper()
+	form = cloneForm(form)
+	if c != nil {
+		switch c.AuthMethod {
+		case "client_secret_post":
+			form.Set("client_id", c.ID)
+			form.Set("client_secret", c.Secret.Reveal())
+		case "none":
+			form.Set("client_id", c.ID)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c != nil && c.AuthMethod == "client_secret_basic" {
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret.Reveal()))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return call(t, srv, req)
+}
+
+func cloneForm(f url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range f {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// wantError checks an RFC 6749 section 5.2 error response.
+func wantError(t testing.TB, r *response, status int, code string) {
+	t.Helper()
+	if r.status != status || r.str("error") != code {
+		t.Fatalf("got HTTP %d %s, want HTTP %d with error %s", r.status, r.raw, status, code)
+	}
+	if got, want := r.header.Get("Cache-Control"), "no-store"; got != want {
+		t.Errorf("Cache-Control = %q, want %q", got, want)
+	}
+}
+
+// wantOK checks a successful JSON response.
+func wantOK(t testing.TB, r *response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("got HTTP %d %s, want %d", r.status, r.raw, status)
+	}
+}
+
+// authURL returns an authorization request URL for client c with PKCE S256,
+// state "xyz" and the given extra parameters, and the verifier.
+func authURL(srv *devservertest.Server, c devserver.Client, extra url.Values) (string, string) {
+	verifier := oauth2.GenerateVerifier()
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {c.ID},
+		"redirect_uri":          {devservertest.RedirectURL},
+		"state":                 {"xyz"},
+		"code_challenge":        {oauth2.S256ChallengeFromVerifier(verifier)},
+		"code_challenge_method": {"S256"},
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return srv.URL + "/authorize?" + q.Encode(), verifier
+}
+
+// authorize runs the authorization request through the browser helper and
+// returns the code and verifier.
+func authorize(t testing.TB, srv *devservertest.Server, c devserver.Client, extra url.Values) (code, verifier string) {
+	t.Helper()
+	u, verifier := authURL(srv, c, extra)
+	cb := srv.Authorize(t, u)
+	if cb.Query().Get("code") == "" {
+		t.Fatalf("callback %s has no code", cb)
+	}
+	return cb.Query().Get("code"), verifier
+}
+
+// codeTokens runs the authorization code grant for c and returns the response.
+func codeTokens(t testing.TB, srv *devservertest.Server, c devserver.Client, extra url.Values) *response {
+	t.Helper()
+	code, verifier := authorize(t, srv, c, extra)
+	r := post(t, srv, "/token", &c, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"code_verifier": {verifier}, "redirect_uri": {devservertest.RedirectURL}})
+	wantOK(t, r, http.StatusOK)
+	return r
+}
+
+// introspect reports whether token is active, asking as the confidential client.
+func active(t testing.TB, srv *devservertest.Server, token string) bool {
+	t.Helper()
+	r := post(t, srv, "/introspect", &srv.Confidential, url.Values{"token": {token}})
+	wantOK(t, r, http.StatusOK)
+	return r.body["active"] == true
+}
+
+// sign returns a compact JWT of claims signed with key (a *ecdsa.PrivateKey or
+// a []byte HMAC secret) and the given header type and extra headers.
+func sign(t testing.TB, alg jose.SignatureAlgorithm, key any, claims any, opts *jose.SignerOptions) string {
+	t.Helper()
+	if opts == nil {
+		opts = &jose.SignerOptions{}
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jwt.Signed(s).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// assertion returns a private_key_jwt client assertion for the key client.
+func assertion(t testing.TB, srv *devservertest.Server, claims map[string]any) string {
+	t.Helper()
+	base := map[string]any{"iss": srv.KeyClient.ID, "sub": srv.KeyClient.ID, "aud": srv.URL + "/token",
+		"exp": time.Now().Add(time.Minute).Unix(), "iat": time.Now().Unix(), "jti": rand.Text()}
+	for k, v := range claims {
+		if v == nil {
+			delete(base, k)
+		} else {
+			base[k] = v
+		}
+	}
+	return sign(t, jose.ES256, srv.ClientKey, base, (&jose.SignerOptions{}).WithHeader("kid", srv.ClientKeyID))
+}
+
+// dpopKey is a DPoP key pair and its thumbprint.
+type dpopKey struct {
+	key *ecdsa.PrivateKey
+	jkt string
+}
+
+func newDPoPKey(t testing.TB) *dpopKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jose.JSONWebKey{Key: &k.PublicKey}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dpopKey{key: k, jkt: b64(tp)}
+}
+
+// proof returns a DPoP proof for method and URL, with claims overridden by extra
+// (a nil value deletes the claim).
+func (k *dpopKey) proof(t testing.TB, method, u string, extra map[string]any) string {
+	t.Helper()
+	c := map[string]any{"jti": rand.Text(), "htm": method, "htu": u, "iat": time.Now().Unix()}
+	for key, v := range extra {
+		if v == nil {
+			delete(c, key)
+		} else {
+			c[key] = v
+		}
+	}
+	return sign(t, jose.ES256, k.key, c, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+}
+
+// claims decodes a JWT's claims without verifying it.
+func claims(t testing.TB, token string) map[string]any {
+	t.Helper()
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		t.Fatalf("parsing JWT: %v", err)
+	}
+	var m map[string]any
+	if err := tok.UnsafeClaimsWithoutVerification(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// get sends a GET request to path.
+func get(t testing.TB, srv *devservertest.Server, path string) *response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return call(t, srv, req)
+}
+
+// formOf builds a form from key, value pairs.
+func formOf(kv ...string) url.Values {
+	f := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Set(kv[i], kv[i+1])
+	}
+	return f
+}

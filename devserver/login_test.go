@@ -1,0 +1,126 @@
+package devserver_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/pixieauth/pixie/devserver/devservertest"
+)
+
+func TestLoginAndConsent(t *testing.T) {
+	srv := devservertest.NewServer(t, devservertest.WithAutoApprove(false))
+	ctx := context.Background()
+
+	t.Run("login page form contract", func(t *testing.T) {
+		u, _ := authURL(srv, srv.Public, nil)
+		resp, err := noFollow(srv).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		for _, field := range []string{`action="/login"`, `name="username"`, `name="password"`, `name="request_id"`, `name="csrf_token"`} {
+			if !strings.Contains(string(b), field) {
+				t.Errorf("login page lacks %s", field)
+			}
+		}
+		if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("X-Frame-Options = %q, want DENY", got)
+		}
+	})
+
+	t.Run("approve", func(t *testing.T) {
+		u, _ := authURL(srv, srv.Public, url.Values{"scope": {"openid profile"}})
+		cb := srv.Authorize(t, u)
+		q := cb.Query()
+		if q.Get("code") == "" || q.Get("state") != "xyz" || q.Get("iss") != srv.URL {
+			t.Errorf("callback = %s, want code, state and iss", cb)
+		}
+	})
+
+	t.Run("deny", func(t *testing.T) {
+		b := srv.Browser()
+		b.Deny = true
+		u, _ := authURL(srv, srv.Public, nil)
+		cb, err := b.Authorize(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cb.Query().Get("error"), "access_denied"; got != want {
+			t.Errorf("error = %q, want %q", got, want)
+		}
+		if got, want := cb.Query().Get("state"), "xyz"; got != want {
+			t.Errorf("state = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		b := devservertest.NewBrowser(srv.HTTPClient(), srv.User.Username, "not-the-password")
+		u, _ := authURL(srv, srv.Public, nil)
+		_, err := b.Authorize(ctx, u)
+		if err == nil || !strings.Contains(err.Error(), "Wrong username or password") {
+			t.Errorf("err = %v, want the login page's error", err)
+		}
+	})
+
+	t.Run("session skips the login page", func(t *testing.T) {
+		b := srv.Browser()
+		u, _ := authURL(srv, srv.Public, nil)
+		if _, err := b.Authorize(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		b.Password = "forgotten"
+		u, _ = authURL(srv, srv.Public, nil)
+		if _, err := b.Authorize(ctx, u); err != nil {
+			t.Errorf("second authorization with a session: %v", err)
+		}
+	})
+
+	t.Run("prompt=none without a session", func(t *testing.T) {
+		u, _ := authURL(srv, srv.Public, url.Values{"prompt": {"none"}})
+		resp, err := noFollow(srv).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := loc.Query().Get("error"), "login_required"; got != want {
+			t.Errorf("error = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("forged csrf_token", func(t *testing.T) {
+		u, _ := authURL(srv, srv.Public, nil)
+		resp, err := noFollow(srv).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		reqID := between(string(b), `name="request_id" value="`, `"`)
+		r := post(t, srv, "/login", nil, url.Values{"request_id": {reqID}, "csrf_token": {"forged"},
+			"username": {srv.User.Username}, "password": {srv.User.Password.Reveal()}})
+		if got, want := r.status, http.StatusBadRequest; got != want {
+			t.Errorf("status = %d, want %d", got, want)
+		}
+		if strings.Contains(r.raw, `id="consent"`) {
+			t.Errorf("a forged csrf_token reached the consent page")
+		}
+	})
+}
+
+func between(s, start, end string) string {
+	_, after, _ := strings.Cut(s, start)
+	v, _, _ := strings.Cut(after, end)
+	return v
+}

@@ -24,6 +24,8 @@ var (
 	ErrNoCode = errors.New("pixie: authorization response has no code")
 )
 
+var errNoAuthRequest = errors.New("pixie: no authorization request; keep the *AuthRequest from NewAuthRequest until the callback")
+
 // AuthRequest is an authorization request in flight (RFC 6749 section 4.1.1): the
 // URL to send the user to, and the values needed to check the response and redeem
 // the code. Keep it on the server side (or in the CLI process) between the
@@ -120,6 +122,9 @@ func (c *Config) NewAuthRequest(ctx context.Context, opts ...Option) (*AuthReque
 // 4.1.2.1), returned as *Error with Op "authorization", for example
 // [ErrAccessDenied]; and finally the code ([ErrNoCode]).
 func (ar *AuthRequest) ParseCallback(query url.Values) (string, error) {
+	if ar == nil {
+		return "", errNoAuthRequest
+	}
 	state := query.Get("state")
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(ar.State)) != 1 {
 		return "", ErrStateMismatch
@@ -150,6 +155,9 @@ func (ar *AuthRequest) ParseCallback(query url.Values) (string, error) {
 // When the token carries an ID token, verify it with the oidc package, passing
 // ar.Nonce.
 func (c *Config) Exchange(ctx context.Context, ar *AuthRequest, code string, opts ...Option) (*Token, error) {
+	if ar == nil {
+		return nil, errNoAuthRequest
+	}
 	if code == "" {
 		return nil, ErrNoCode
 	}

@@ -101,14 +101,19 @@ func decodeDeviceAuth(resp *wire.Response) (*DeviceAuth, error) {
 // device authorization, the device code expires, or ctx is done (RFC 8628
 // section 3.4). It waits Interval between polls, adds 5 seconds for each
 // slow_down, and keeps polling on authorization_pending. A denial returns
-// [ErrAccessDenied] and expiry [ErrExpiredToken]; for both [LoginRequired] is
-// true.
+// [ErrAccessDenied], and expiry [ErrExpiredToken], also when the next poll would
+// come after the device code expires; for both [LoginRequired] is true.
 func (c *Config) DeviceToken(ctx context.Context, da *DeviceAuth) (*Token, error) {
+	if da == nil || da.DeviceCode.IsZero() {
+		return nil, errors.New("pixie: no device code; start with DeviceAuth")
+	}
 	form := c.grantForm("urn:ietf:params:oauth:grant-type:device_code", &params{})
 	form.Set("device_code", da.DeviceCode.Reveal())
 	interval := max(da.Interval, time.Second)
 	for {
-		if !c.now().Before(da.Expires) {
+		// A poll after the device code's expiry is pointless: stop when the
+		// next one would come too late.
+		if !c.now().Add(interval).Before(da.Expires) {
 			return nil, &Error{Op: "token", Code: ErrExpiredToken.Code,
 				Description: "the device code expired before the user approved it; start again"}
 		}

@@ -1,0 +1,259 @@
+package oidc_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/oidc"
+)
+
+// userinfoServer answers every request with handler and records the
+// Authorization headers it received.
+type userinfoServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	auths []string
+}
+
+func newUserinfoServer(tb testing.TB, handler http.HandlerFunc) *userinfoServer {
+	tb.Helper()
+	s := &userinfoServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.auths = append(s.auths, r.Header.Get("Authorization"))
+		s.mu.Unlock()
+		handler(w, r)
+	}))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *userinfoServer) authorization() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auths...)
+}
+
+// jsonReply answers with body as application/json.
+func jsonReply(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}
+}
+
+const accessToken = "2YotnFZFEjr1zCsicMWpAA"
+
+func bearer(at string) *pixie.Token {
+	return &pixie.Token{AccessToken: pixie.NewSecret(at), TokenType: "bearer"}
+}
+
+func TestUserInfo(t *testing.T) {
+	srv := newUserinfoServer(t, jsonReply(`{"sub":"user-42","name":"Ada Lovelace","preferred_username":"ada",
+		"email":"ada@example.com","email_verified":"true","picture":"https://img.example/ada.png","groups":["admins"]}`))
+	u, err := oidc.UserInfo(t.Context(), nil, srv.URL+"/userinfo", bearer(accessToken), oidc.WithSubject("user-42"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, got, want string }{
+		{"Subject", u.Subject, "user-42"},
+		{"Name", u.Name, "Ada Lovelace"},
+		{"PreferredUsername", u.PreferredUsername, "ada"},
+		{"Email", u.Email, "ada@example.com"},
+		{"Picture", u.Picture, "https://img.example/ada.png"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if !u.EmailVerified {
+		t.Error(`EmailVerified = false for "true", want true`)
+	}
+	var custom struct{ Groups []string }
+	if err := u.Claims(&custom); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(custom.Groups, ","), "admins"; got != want {
+		t.Errorf("groups = %q, want %q", got, want)
+	}
+	if got, want := srv.authorization(), []string{"Bearer " + accessToken}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("Authorization headers = %q, want %q", got, want)
+	}
+}
+
+func TestUserInfoSendsTokenType(t *testing.T) {
+	srv := newUserinfoServer(t, jsonReply(`{"sub":"s","email_verified":true}`))
+	tok := &pixie.Token{AccessToken: pixie.NewSecret(accessToken), TokenType: "dpop"}
+	u, err := oidc.UserInfo(t.Context(), srv.Client(), srv.URL, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.EmailVerified {
+		t.Error("EmailVerified = false for true, want true")
+	}
+	if got, want := srv.authorization()[0], "DPoP "+accessToken; got != want {
+		t.Errorf("Authorization = %q, want %q", got, want)
+	}
+}
+
+func TestUserInfoRefusedToken(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		status    int
+		challenge []string
+		body      string
+		code      *pixie.Error
+		desc      string
+		want      string
+	}{
+		{
+			name:      "expired token",
+			status:    401,
+			challenge: []string{`Bearer realm="example", error="invalid_token", error_description="The access token \"expired\", renew it"`},
+			code:      pixie.ErrInvalidToken,
+			desc:      `The access token "expired", renew it`,
+			want:      "oauth2: userinfo: invalid_token",
+		},
+		{
+			name:      "second challenge",
+			status:    401,
+			challenge: []string{`Basic realm="x"`, `DPoP algs="ES256 PS256", error=use_dpop_nonce, error_description="fresh nonce"`},
+			code:      pixie.ErrUseDPoPNonce,
+			desc:      "fresh nonce",
+			want:      "use_dpop_nonce",
+		},
+		{
+			name:      "insufficient scope",
+			status:    403,
+			challenge: []string{`Bearer error="insufficient_scope", scope="openid email"`},
+			code:      pixie.ErrInsufficientScope,
+			want:      "HTTP 403",
+		},
+		{
+			name:   "no challenge",
+			status: 401,
+			want:   "the access token was refused (HTTP 401)",
+		},
+		{
+			name:   "JSON error body",
+			status: 400,
+			body:   `{"error":"invalid_request","error_description":"missing token"}`,
+			code:   pixie.ErrInvalidRequest,
+			desc:   "missing token",
+			want:   "invalid_request: missing token (HTTP 400)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newUserinfoServer(t, func(w http.ResponseWriter, r *http.Request) {
+				for _, c := range tc.challenge {
+					w.Header().Add("WWW-Authenticate", c)
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			})
+			_, err := oidc.UserInfo(t.Context(), nil, srv.URL, bearer(accessToken))
+			var e *pixie.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("UserInfo error = %v (%T), want a *pixie.Error", err, err)
+			}
+			if got, want := e.StatusCode, tc.status; got != want {
+				t.Errorf("StatusCode = %d, want %d", got, want)
+			}
+			if tc.code != nil && !errors.Is(err, tc.code) {
+				t.Errorf("error %q is not %s", err, tc.code.Code)
+			}
+			if got, want := e.Description, tc.desc; got != want {
+				t.Errorf("Description = %q, want %q", got, want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), accessToken) {
+				t.Errorf("error %q contains the access token", err)
+			}
+		})
+	}
+}
+
+func TestUserInfoServerErrorIsTemporary(t *testing.T) {
+	srv := newUserinfoServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	})
+	_, err := oidc.UserInfo(t.Context(), nil, srv.URL, bearer(accessToken))
+	if !pixie.Temporary(err) {
+		t.Errorf("UserInfo error %v is not Temporary", err)
+	}
+}
+
+func TestUserInfoRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		opts    []oidc.UserInfoOption
+		want    string
+	}{
+		{"sub mismatch", jsonReply(`{"sub":"user-7"}`), []oidc.UserInfoOption{oidc.WithSubject("user-42")},
+			`userinfo sub "user-7" does not match the ID token's sub "user-42"`},
+		{"no sub", jsonReply(`{"name":"Ada"}`), nil, "no sub claim"},
+		{"not an object", jsonReply(`["sub"]`), nil, "not a JSON object"},
+		{"invalid JSON", jsonReply(`{"sub":`), nil, "userinfo response"},
+		{"signed JWT", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/jwt")
+			fmt.Fprint(w, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+		}, nil, "application/jwt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newUserinfoServer(t, tc.handler)
+			_, err := oidc.UserInfo(t.Context(), nil, srv.URL, bearer(accessToken), tc.opts...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("UserInfo error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUserInfoRefusesBeforeSending(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		endpoint string
+		tok      *pixie.Token
+		want     string
+	}{
+		{"http endpoint", "http://userinfo.example/me", bearer(accessToken), "refusing http://"},
+		{"no endpoint", "", bearer(accessToken), "no URL configured"},
+		{"no token", "https://userinfo.example/me", nil, "no access token"},
+		{"empty token", "https://userinfo.example/me", &pixie.Token{}, "no access token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := oidc.UserInfo(t.Context(), nil, tc.endpoint, tc.tok)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("UserInfo error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUserInfoAllowInsecureHTTP(t *testing.T) {
+	// A transport that answers in place of the non-loopback host, so that the
+	// test stays on the machine.
+	srv := newUserinfoServer(t, jsonReply(`{"sub":"s"}`))
+	client := &http.Client{Transport: rewriteHost{srv.Listener.Addr().String()}}
+	if _, err := oidc.UserInfo(t.Context(), client, "http://userinfo.internal/me", bearer(accessToken), oidc.AllowInsecureHTTP()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewriteHost sends every request to host.
+type rewriteHost struct{ host string }
+
+func (rt rewriteHost) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Host = rt.host
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -1,0 +1,105 @@
+package devserver_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pixieauth/pixie/devserver"
+	"github.com/pixieauth/pixie/devserver/devservertest"
+)
+
+func TestDeviceGrant(t *testing.T) {
+	clk := newClock()
+	srv := devservertest.NewServer(t, withClock(clk), devservertest.WithAutoApprove(false))
+	start := func(t *testing.T) *response {
+		t.Helper()
+		r := post(t, srv, "/device_authorization", &srv.Device, formOf("scope", "openid"))
+		wantOK(t, r, http.StatusOK)
+		return r
+	}
+	poll := func(t *testing.T, deviceCode string) *response {
+		t.Helper()
+		return post(t, srv, "/token", &srv.Device, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", deviceCode))
+	}
+
+	t.Run("authorization response", func(t *testing.T) {
+		r := start(t)
+		if got, want := r.str("verification_uri"), srv.URL+"/device"; got != want {
+			t.Errorf("verification_uri = %q, want %q", got, want)
+		}
+		if !strings.Contains(r.str("verification_uri_complete"), "user_code=") {
+			t.Errorf("verification_uri_complete = %q", r.str("verification_uri_complete"))
+		}
+		if got, want := r.body["interval"], float64(5); got != want {
+			t.Errorf("interval = %v, want %v", got, want)
+		}
+		if got, want := len(r.str("user_code")), 9; got != want {
+			t.Errorf("user_code %q has %d characters, want %d", r.str("user_code"), got, want)
+		}
+	})
+
+	t.Run("pending, slow_down, approved", func(t *testing.T) {
+		r := start(t)
+		dc := r.str("device_code")
+		wantError(t, poll(t, dc), http.StatusBadRequest, "authorization_pending")
+		wantError(t, poll(t, dc), http.StatusBadRequest, "slow_down")
+		// The interval grew by five seconds: polling after the old one is too fast.
+		clk.Advance(5 * time.Second)
+		wantError(t, poll(t, dc), http.StatusBadRequest, "slow_down")
+		clk.Advance(15 * time.Second)
+		wantError(t, poll(t, dc), http.StatusBadRequest, "authorization_pending")
+
+		srv.ApproveDevice(t, strings.ToLower(r.str("user_code")))
+		clk.Advance(15 * time.Second)
+		tok := poll(t, dc)
+		wantOK(t, tok, http.StatusOK)
+		if tok.str("refresh_token") == "" || tok.str("id_token") == "" {
+			t.Errorf("device tokens %s lack a refresh or ID token", tok.raw)
+		}
+		clk.Advance(15 * time.Second)
+		wantError(t, poll(t, dc), http.StatusBadRequest, "invalid_grant")
+	})
+
+	t.Run("denied", func(t *testing.T) {
+		r := start(t)
+		b := srv.Browser()
+		b.Deny = true
+		if err := b.Device(context.Background(), r.str("verification_uri"), r.str("user_code")); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, poll(t, r.str("device_code")), http.StatusBadRequest, "access_denied")
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		r := start(t)
+		clk.Advance(10 * time.Minute)
+		wantError(t, poll(t, r.str("device_code")), http.StatusBadRequest, "expired_token")
+	})
+
+	t.Run("wrong user code", func(t *testing.T) {
+		err := srv.Browser().Device(context.Background(), srv.URL+"/device", "BCDF-GHJK")
+		if err == nil || !strings.Contains(err.Error(), "Unknown, expired or already used code") {
+			t.Errorf("err = %v, want the page's unknown code message", err)
+		}
+	})
+
+	t.Run("another client's device code", func(t *testing.T) {
+		r := start(t)
+		got := post(t, srv, "/token", &srv.Public, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", r.str("device_code")))
+		wantError(t, got, http.StatusBadRequest, "unauthorized_client")
+	})
+
+	t.Run("auto-approve through verification_uri_complete", func(t *testing.T) {
+		srv := devservertest.NewServer(t, func(o *devserver.Options) { o.DeviceInterval = time.Second })
+		r := post(t, srv, "/device_authorization", &srv.Device, nil)
+		wantOK(t, r, http.StatusOK)
+		page := get(t, srv, strings.TrimPrefix(r.str("verification_uri_complete"), srv.URL))
+		if !strings.Contains(page.raw, `id="done"`) {
+			t.Fatalf("verification page did not approve: %s", page.raw)
+		}
+		wantOK(t, post(t, srv, "/token", &srv.Device, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", r.str("device_code"))), http.StatusOK)
+	})
+}

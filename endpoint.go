@@ -9,10 +9,12 @@ type AuthMethod string
 
 // Client authentication methods.
 const (
-	// AuthAuto chooses: the first of basic, post, private_key_jwt and
-	// client_secret_jwt that the server lists in token_endpoint_auth_methods_supported
-	// and the Config can do; basic when the server lists none (RFC 8414 section 2
-	// makes it the default); none when the Config has no secret and no key.
+	// AuthAuto chooses: the first of private_key_jwt (for a Config with a
+	// ClientKey), basic, post and client_secret_jwt that the server lists in
+	// token_endpoint_auth_methods_supported and the Config can do. When the server
+	// lists none it is private_key_jwt for a Config with a ClientKey, otherwise
+	// basic (RFC 8414 section 2 makes it the default); it is none when the Config
+	// has no secret and no key.
 	AuthAuto AuthMethod = ""
 	// ClientSecretBasic sends the id and secret with HTTP Basic authentication,
 	// each form-encoded first (RFC 6749 section 2.3.1).
@@ -56,7 +58,8 @@ type Endpoint struct {
 	JWKSURL          string // jwks_uri (RFC 8414 section 2)
 
 	// AuthMethods lists the server's token_endpoint_auth_methods_supported. When
-	// empty, [AuthAuto] picks client_secret_basic.
+	// empty, [AuthAuto] picks client_secret_basic, or private_key_jwt for a
+	// Config with a ClientKey.
 	AuthMethods []AuthMethod
 	// IssParameterSupported is the server's
 	// authorization_response_iss_parameter_supported (RFC 9207 section 3): the

@@ -2,6 +2,7 @@ package pixie
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -17,6 +18,13 @@ type MemoryStore struct {
 
 var _ Store = (*MemoryStore)(nil)
 
+// Errors for calls that no store can serve: the storetest suite requires every
+// store to refuse them.
+var (
+	errEmptyKey = errors.New("pixie: the store key is empty")
+	errNilToken = errors.New("pixie: cannot store a nil token")
+)
+
 type memRecord struct {
 	tok     *Token
 	version uint64
@@ -29,6 +37,9 @@ type memLock struct {
 
 // Load implements [Store.Load].
 func (s *MemoryStore) Load(ctx context.Context, key string) (*Token, uint64, error) {
+	if key == "" {
+		return nil, 0, errEmptyKey
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.tokens[key]
@@ -40,6 +51,12 @@ func (s *MemoryStore) Load(ctx context.Context, key string) (*Token, uint64, err
 
 // Save implements [Store.Save].
 func (s *MemoryStore) Save(ctx context.Context, key string, tok *Token, version uint64) (uint64, error) {
+	switch {
+	case key == "":
+		return 0, errEmptyKey
+	case tok == nil:
+		return 0, errNilToken
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tokens[key].version != version {
@@ -55,6 +72,9 @@ func (s *MemoryStore) Save(ctx context.Context, key string, tok *Token, version 
 
 // Delete implements [Store.Delete].
 func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if key == "" {
+		return errEmptyKey
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.tokens, key)
@@ -63,6 +83,9 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 
 // Lock implements [Store.Lock].
 func (s *MemoryStore) Lock(ctx context.Context, key string, ttl time.Duration) (Lease, error) {
+	if key == "" {
+		return nil, errEmptyKey
+	}
 	for {
 		s.mu.Lock()
 		now := time.Now()

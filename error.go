@@ -149,10 +149,12 @@ func LoginRequired(err error) bool {
 
 // Temporary reports whether err is a transient failure worth retrying later with
 // backoff: a network error, an HTTP 5xx or 429 response, or a server_error or
-// temporarily_unavailable code. A cancelled or expired context is not temporary.
-// [RetryAfter] tells how long the server asked the client to wait.
+// temporarily_unavailable code. A timeout, an HTTP client's included, is
+// temporary; a cancelled context is not. Callers whose own context has ended
+// should stop regardless. [RetryAfter] tells how long the server asked the client
+// to wait.
 func Temporary(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var e *Error

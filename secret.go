@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -23,26 +24,38 @@ const redacted = "[redacted]"
 //
 // The zero Secret is empty. Secrets are immutable values, safe for concurrent use.
 type Secret struct {
-	v string
+	// p points to the value, so that even where fmt cannot call Secret's
+	// methods (a Secret in an unexported struct field) it prints an address.
+	p *string
 }
 
 // NewSecret wraps s. Load secrets with [SecretFromEnv], [SecretFromFile] or
 // [SecretFromCommand] rather than writing them into source code.
-func NewSecret(s string) Secret { return Secret{v: s} }
+func NewSecret(s string) Secret {
+	if s == "" {
+		return Secret{}
+	}
+	return Secret{p: &s}
+}
 
 // Reveal returns the secret's value. Call it only where the value must leave the
 // process: an HTTP header, a form body, a sealed store record.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.p == nil }
 
 // Equal reports whether s and o hold the same value.
-func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+func (s Secret) Equal(o Secret) bool { return s.Reveal() == o.Reveal() }
 
 // String returns "[redacted]", or "" for an empty secret.
 func (s Secret) String() string {
-	if s.v == "" {
+	if s.IsZero() {
 		return ""
 	}
 	return redacted
@@ -50,7 +63,7 @@ func (s Secret) String() string {
 
 // GoString returns a redacted Go-syntax form, so %#v shows no value.
 func (s Secret) GoString() string {
-	if s.v == "" {
+	if s.IsZero() {
 		return "pixie.Secret{}"
 	}
 	return "pixie.Secret{" + redacted + "}"
@@ -86,26 +99,31 @@ func SecretFromEnv(name string) (Secret, error) {
 	if v == "" {
 		return Secret{}, fmt.Errorf("pixie: environment variable %s is empty", name)
 	}
-	return Secret{v: v}, nil
+	return NewSecret(v), nil
 }
 
 // SecretFromFile reads a secret from the file at path, without the trailing newline.
 // The file must not be readable or writable by other users (mode & 0o077 == 0 on
 // Unix): a secret in a world-readable file is already leaked, so it is refused.
 func SecretFromFile(path string) (Secret, error) {
-	fi, err := os.Stat(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return Secret{}, fmt.Errorf("pixie: secret file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return Secret{}, fmt.Errorf("pixie: secret file: %w", err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return Secret{}, fmt.Errorf("pixie: secret file %s has mode %04o; restrict it with chmod 600", path, fi.Mode().Perm())
 	}
-	if fi.Size() > maxSecretBytes {
-		return Secret{}, fmt.Errorf("pixie: secret file %s is larger than %d bytes", path, maxSecretBytes)
-	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
 	if err != nil {
 		return Secret{}, fmt.Errorf("pixie: secret file: %w", err)
+	}
+	if len(b) > maxSecretBytes {
+		return Secret{}, fmt.Errorf("pixie: secret file %s is larger than %d bytes", path, maxSecretBytes)
 	}
 	return secretFromOutput(b, "secret file "+path)
 }
@@ -143,7 +161,7 @@ func secretFromOutput(b []byte, what string) (Secret, error) {
 	if s == "" {
 		return Secret{}, errors.New("pixie: " + what + " gave an empty secret")
 	}
-	return Secret{v: s}, nil
+	return NewSecret(s), nil
 }
 
 // limitedBuffer keeps at most max bytes and discards the rest, so a runaway command

@@ -1,6 +1,7 @@
 package pixie
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -48,6 +49,8 @@ type Token struct {
 // case-insensitive), "DPoP" likewise, otherwise the issued type unchanged.
 func (t *Token) Type() string {
 	switch {
+	case t == nil:
+		return ""
 	case t.TokenType == "", strings.EqualFold(t.TokenType, "bearer"):
 		return "Bearer"
 	case strings.EqualFold(t.TokenType, "dpop"):
@@ -74,11 +77,10 @@ func (t *Token) ExpiresIn(now time.Time) time.Duration {
 	return t.Expiry.Sub(now)
 }
 
-// String describes the token without its credentials.
-func (t *Token) String() string {
-	if t == nil {
-		return "<nil>"
-	}
+// String describes the token without its credentials. Like Format, LogValue and
+// MarshalJSON it has a value receiver, so a Token value is as safe to print as a
+// pointer.
+func (t Token) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Token{type=%s", t.Type())
 	if !t.Expiry.IsZero() {
@@ -93,13 +95,10 @@ func (t *Token) String() string {
 
 // Format implements fmt.Formatter: every verb prints [Token.String], so neither the
 // credentials nor Extra can leak through %v, %+v or %#v.
-func (t *Token) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
+func (t Token) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
 
 // LogValue implements slog.LogValuer with the token's non-secret attributes.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("type", t.Type())}
 	if !t.Expiry.IsZero() {
 		attrs = append(attrs, slog.Time("expiry", t.Expiry))
@@ -113,8 +112,8 @@ func (t *Token) LogValue() slog.Value {
 
 // MarshalJSON encodes the token's non-secret attributes only. To persist a token,
 // use a [Store], which seals the credentials.
-func (t *Token) MarshalJSON() ([]byte, error) {
-	return fmt.Appendf(nil, "%q", t.String()), nil
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.String())
 }
 
 // OAuth2 converts t to a golang.org/x/oauth2 token, for APIs that take one. The
@@ -140,8 +139,11 @@ func (t *Token) OAuth2() *oauth2.Token {
 }
 
 // TokenFromOAuth2 converts a golang.org/x/oauth2 token. The ID token and scope are
-// taken from its extra fields when present.
+// taken from its extra fields when present. A nil token converts to nil.
 func TokenFromOAuth2(o *oauth2.Token) *Token {
+	if o == nil {
+		return nil
+	}
 	t := &Token{
 		AccessToken:  NewSecret(o.AccessToken),
 		TokenType:    o.TokenType,

@@ -172,7 +172,6 @@ func TestTokenFormatting(t *testing.T) {
 // TestTokenValueFormatting covers Token values, not pointers: held in a struct by
 // value, or dereferenced.
 func TestTokenValueFormatting(t *testing.T) {
-	t.Skip("pending fix: token.go String/Format/LogValue/MarshalJSON have pointer receivers, so a Token value (or a struct field of type Token) prints and encodes its Extra map in full")
 	tok := fullToken()
 	type session struct{ Token pixie.Token }
 	for _, verb := range []string{"%v", "%+v", "%#v"} {
@@ -284,7 +283,6 @@ func TestTokenMarshalJSON(t *testing.T) {
 // TestTokenMarshalJSONUnusualType checks that a token type the server chose
 // freely still encodes as valid JSON.
 func TestTokenMarshalJSONUnusualType(t *testing.T) {
-	t.Skip(`pending fix: token.go MarshalJSON quotes with Go-syntax quoting (strconv.Quote), whose \x escapes are not JSON; a token_type with a control character makes json.Marshal fail`)
 	tok := &pixie.Token{AccessToken: pixie.NewSecret(accessValue), TokenType: "odd\x7ftype"}
 	b, err := json.Marshal(tok)
 	if err != nil {

@@ -1,0 +1,383 @@
+package pixie
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// TokenSource supplies valid tokens.
+type TokenSource interface {
+	// Token returns a token that is valid now. It must be safe for concurrent
+	// use by multiple goroutines.
+	Token(ctx context.Context) (*Token, error)
+}
+
+// RefreshFunc obtains a new token. current is the newest token known (nil when
+// there is none): a refresh-token grant refreshes it; a client credentials grant
+// ignores it.
+type RefreshFunc func(ctx context.Context, current *Token) (*Token, error)
+
+// SourceOptions configure a [Source]. The zero value is usable.
+type SourceOptions struct {
+	// Store keeps the token, shared with other processes; nil means a private
+	// [MemoryStore].
+	Store Store
+	// Key names the token in Store; "" means "default".
+	Key string
+	// Skew is how long before its expiry a token stops being served: a token is
+	// valid only while at least Skew remains. 0 means 60 seconds. For a token
+	// whose whole lifetime is shorter than twice Skew, half its lifetime is used.
+	Skew time.Duration
+	// RefreshAhead is the fraction of a token's lifetime after which a
+	// background refresh starts while callers keep getting the current token.
+	// 0 means 0.8; a value of 1 or more disables refresh-ahead.
+	RefreshAhead float64
+	// LockTTL bounds how long a refresh may hold the store lock, and so how long
+	// one renewal may take. 0 means 2 minutes.
+	LockTTL time.Duration
+	// OnChange, when set, is called after the token held changes: after a new
+	// token is saved to Store, or when one saved by another process is taken
+	// up. It runs on the renewing goroutine; keep it short.
+	OnChange func(old, new *Token)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives background refresh failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Source is a [TokenSource] that manages a token's lifecycle: it serves the
+// current token with a lock-free read, refreshes it in the background before it
+// expires, and renews it when no valid token remains, with one renewal in flight
+// per Source and, through the [Store] lock, one across every process sharing the
+// store.
+//
+// A renewal takes the store lock, re-reads the store (another process may have
+// renewed already: its token is used and no request is made), obtains a new
+// token, saves it (compare-and-swap), releases the lock, and only then hands the
+// token out. A stored token is never deleted because a renewal failed.
+type Source struct {
+	fetch RefreshFunc
+	opt   SourceOptions
+	cur   atomic.Pointer[held]
+	group singleflight.Group
+	bg    atomic.Bool // a background refresh is running
+}
+
+// held is the token a Source serves, with its precomputed deadlines.
+type held struct {
+	tok        *Token
+	version    uint64    // the Store version tok was saved or loaded as
+	validUntil time.Time // expiry minus skew; zero: no expiry
+	refreshAt  time.Time // start of the background refresh; zero: never
+	retryAt    time.Time // no background refresh before this, after a failure
+	unsaved    bool      // tok could not be saved: save it before anything else
+}
+
+const (
+	defaultSkew         = 60 * time.Second
+	defaultRefreshAhead = 0.8
+	defaultLockTTL      = 2 * time.Minute
+	defaultKey          = "default"
+)
+
+// NewSource returns a Source that obtains tokens with fetch.
+func NewSource(fetch RefreshFunc, opt SourceOptions) *Source {
+	if opt.Store == nil {
+		opt.Store = &MemoryStore{}
+	}
+	if opt.Key == "" {
+		opt.Key = defaultKey
+	}
+	if opt.Skew <= 0 {
+		opt.Skew = defaultSkew
+	}
+	if opt.RefreshAhead <= 0 {
+		opt.RefreshAhead = defaultRefreshAhead
+	}
+	if opt.LockTTL <= 0 {
+		opt.LockTTL = defaultLockTTL
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Source{fetch: fetch, opt: opt}
+}
+
+// ClientCredentialsSource returns a Source that fetches a new client credentials
+// token (RFC 6749 section 4.4) whenever the current one nears expiry. reqOpts
+// apply to every token request.
+func (c *Config) ClientCredentialsSource(opt SourceOptions, reqOpts ...Option) *Source {
+	return NewSource(func(ctx context.Context, _ *Token) (*Token, error) {
+		return c.ClientCredentials(ctx, reqOpts...)
+	}, opt)
+}
+
+// RefreshSource returns a Source that renews the stored token with its refresh
+// token (RFC 6749 section 6). Put the first token in with [Source.Put] after a
+// login, or let the Source load it from the Store. Without a stored token, or when
+// the refresh token is rejected, Token returns an error for which [LoginRequired]
+// is true.
+func (c *Config) RefreshSource(opt SourceOptions) *Source {
+	return NewSource(func(ctx context.Context, current *Token) (*Token, error) {
+		if current == nil {
+			return nil, ErrNoToken
+		}
+		return c.Refresh(ctx, current)
+	}, opt)
+}
+
+// Token returns a valid token. While one is held it returns it without locking
+// or allocating; once the token passes its refresh point it also starts one
+// background refresh. When no valid token is held, it waits for a renewal, or
+// until ctx is done.
+func (s *Source) Token(ctx context.Context) (*Token, error) {
+	if h := s.cur.Load(); h != nil {
+		now := s.opt.Now()
+		if h.validUntil.IsZero() || now.Before(h.validUntil) {
+			if !h.refreshAt.IsZero() && !now.Before(h.refreshAt) && !now.Before(h.retryAt) {
+				s.refreshInBackground(h)
+			}
+			return h.tok, nil
+		}
+	}
+	return s.renew(ctx, "renew", false)
+}
+
+// ForceRefresh obtains a new token now, even if the current one is valid, unless
+// another process saved a newer token since this Source last looked.
+func (s *Source) ForceRefresh(ctx context.Context) (*Token, error) {
+	return s.renew(ctx, "force", true)
+}
+
+// Invalidate drops the token held in memory, so that the next Token call goes to
+// the Store (and renews the token if the stored one is the same). The stored
+// token is not touched.
+func (s *Source) Invalidate() {
+	if h := s.cur.Load(); h != nil {
+		// Keep the version, so that the renewal sees whether the store moved on.
+		s.cur.CompareAndSwap(h, &held{tok: h.tok, version: h.version, validUntil: time.Unix(0, 1)})
+	}
+}
+
+// renewAfterReject is called when a resource server rejected tok: it renews
+// the token, unless the Source already holds a different one.
+func (s *Source) renewAfterReject(ctx context.Context, tok *Token) (*Token, error) {
+	if h := s.cur.Load(); h != nil && h.tok != tok && s.valid(h, s.opt.Now()) {
+		return h.tok, nil
+	}
+	return s.ForceRefresh(ctx)
+}
+
+// Put makes tok the current token and saves it to the Store, replacing what is
+// stored: use it after a login.
+func (s *Source) Put(ctx context.Context, tok *Token) error {
+	lease, err := s.opt.Store.Lock(ctx, s.opt.Key, s.opt.LockTTL)
+	if err != nil {
+		return fmt.Errorf("pixie: locking token store: %w", err)
+	}
+	defer lease.Unlock(context.WithoutCancel(ctx))
+	_, ver, err := s.opt.Store.Load(ctx, s.opt.Key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("pixie: reading token store: %w", err)
+	}
+	ver, err = s.opt.Store.Save(ctx, s.opt.Key, tok, ver)
+	if err != nil {
+		return fmt.Errorf("pixie: saving token: %w", err)
+	}
+	s.publish(s.hold(tok, ver, s.opt.Now(), true))
+	return nil
+}
+
+func (s *Source) valid(h *held, now time.Time) bool {
+	return h.validUntil.IsZero() || now.Before(h.validUntil)
+}
+
+// renew runs one renewal per key at a time in this Source; callers wait for it
+// or for their own ctx. The renewal itself runs on a context detached from the
+// first caller's cancellation, bounded by LockTTL, so that one impatient caller
+// does not fail the others.
+func (s *Source) renew(ctx context.Context, key string, force bool) (*Token, error) {
+	seen := s.cur.Load()
+	ch := s.group.DoChan(key, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.LockTTL)
+		defer cancel()
+		return s.renewLocked(rctx, seen, force)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Token), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// renewLocked is the refresh protocol under the store lock.
+func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Token, error) {
+	st, key := s.opt.Store, s.opt.Key
+	lease, err := st.Lock(ctx, key, s.opt.LockTTL)
+	if err != nil {
+		return s.storeDown(seen, fmt.Errorf("pixie: locking token store: %w", err))
+	}
+	defer lease.Unlock(context.WithoutCancel(ctx))
+
+	if seen != nil && seen.unsaved {
+		if err := s.saveUnsaved(ctx, seen); err != nil {
+			return s.storeDown(seen, err)
+		}
+		seen = s.cur.Load()
+	}
+	stored, ver, err := st.Load(ctx, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return s.storeDown(seen, fmt.Errorf("pixie: reading token store: %w", err))
+	}
+	now := s.opt.Now()
+	var seenVersion uint64
+	if seen != nil {
+		seenVersion = seen.version
+	}
+	// Another Source or process renewed (or this Source starts with a stored
+	// token): use that token, with no request.
+	if stored != nil && ver != seenVersion {
+		if h := s.hold(stored, ver, now, false); s.valid(h, now) {
+			s.adopt(seen, h)
+			return stored, nil
+		}
+	}
+
+	tok, err := s.fetch(ctx, stored)
+	if err != nil {
+		if LoginRequired(err) {
+			// A peer may have rotated the refresh token while this renewal
+			// used the old one: look once more before asking for a login.
+			if again, v2, lerr := st.Load(ctx, key); lerr == nil && v2 != ver {
+				if h := s.hold(again, v2, s.opt.Now(), false); s.valid(h, s.opt.Now()) {
+					s.adopt(seen, h)
+					return again, nil
+				}
+			}
+		}
+		return nil, err
+	}
+	newVer, err := st.Save(ctx, key, tok, ver)
+	switch {
+	case errors.Is(err, ErrConflict):
+		// The lease lapsed and a peer saved meanwhile. Its token wins: the
+		// store must hold one lineage.
+		if again, v2, lerr := st.Load(ctx, key); lerr == nil {
+			if h := s.hold(again, v2, s.opt.Now(), false); s.valid(h, s.opt.Now()) {
+				s.adopt(seen, h)
+				return again, nil
+			}
+		}
+		return nil, fmt.Errorf("pixie: saving refreshed token: %w", err)
+	case err != nil:
+		// The new token could not be persisted. Keep it in memory rather than
+		// lose it (the refresh token it carries may have replaced the stored
+		// one), and save it first at the next renewal.
+		s.opt.Logger.Error("pixie: could not save the refreshed token; keeping it in memory", slog.String("key", key), slog.Any("error", err))
+		h := s.hold(tok, ver, s.opt.Now(), true)
+		h.unsaved = true
+		s.change(seen, h)
+		return tok, nil
+	}
+	s.change(seen, s.hold(tok, newVer, s.opt.Now(), true))
+	return tok, nil
+}
+
+// saveUnsaved persists a token that an earlier renewal could not save.
+func (s *Source) saveUnsaved(ctx context.Context, h *held) error {
+	v, err := s.opt.Store.Save(ctx, s.opt.Key, h.tok, h.version)
+	if err != nil {
+		return fmt.Errorf("pixie: saving token kept in memory: %w", err)
+	}
+	nh := *h
+	nh.version, nh.unsaved = v, false
+	s.cur.CompareAndSwap(h, &nh)
+	return nil
+}
+
+// storeDown decides what to do when the store cannot be used: keep serving the
+// token held while it has not expired (Skew is waived), otherwise fail with err.
+func (s *Source) storeDown(seen *held, err error) (*Token, error) {
+	now := s.opt.Now()
+	if seen != nil && (seen.tok.Expiry.IsZero() || now.Before(seen.tok.Expiry)) {
+		s.opt.Logger.Warn("pixie: token store unavailable; serving the token held in memory", slog.Any("error", err))
+		return seen.tok, nil
+	}
+	return nil, err
+}
+
+// hold computes a token's deadlines. fresh tells that tok was just issued, so its
+// remaining lifetime is its whole lifetime.
+func (s *Source) hold(tok *Token, version uint64, now time.Time, fresh bool) *held {
+	h := &held{tok: tok, version: version}
+	if tok.Expiry.IsZero() {
+		return h
+	}
+	life := tok.Expiry.Sub(now)
+	skew := s.opt.Skew
+	if fresh && life < 2*skew {
+		skew = life / 2
+	}
+	h.validUntil = tok.Expiry.Add(-skew)
+	if s.opt.RefreshAhead < 1 {
+		h.refreshAt = now.Add(time.Duration(float64(life) * s.opt.RefreshAhead))
+		if h.refreshAt.After(h.validUntil) {
+			h.refreshAt = h.validUntil
+		}
+	}
+	return h
+}
+
+// adopt takes up a token another process saved.
+func (s *Source) adopt(seen, h *held) { s.change(seen, h) }
+
+// change publishes h and tells OnChange.
+func (s *Source) change(seen, h *held) {
+	s.publish(h)
+	if s.opt.OnChange != nil {
+		var old *Token
+		if seen != nil {
+			old = seen.tok
+		}
+		if old != h.tok {
+			s.opt.OnChange(old, h.tok)
+		}
+	}
+}
+
+func (s *Source) publish(h *held) { s.cur.Store(h) }
+
+// refreshInBackground starts one renewal of h while callers keep using it. After
+// a failure it waits a tenth of the time left (at least a second) before trying
+// again, and callers block only once h is no longer valid.
+func (s *Source) refreshInBackground(h *held) {
+	if !s.bg.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.bg.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opt.LockTTL)
+		defer cancel()
+		if _, err := s.renew(ctx, "renew", false); err != nil {
+			s.opt.Logger.Warn("pixie: background token refresh failed; will retry", slog.Any("error", err))
+			now := s.opt.Now()
+			wait := max(h.validUntil.Sub(now)/10, time.Second)
+			nh := *h
+			nh.retryAt = now.Add(wait)
+			s.cur.CompareAndSwap(h, &nh)
+		}
+	}()
+}

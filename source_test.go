@@ -1,0 +1,458 @@
+package pixie_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pixieauth/pixie"
+)
+
+// clock is a settable clock for tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// issuer hands out numbered tokens that live for life, counting its calls.
+type issuer struct {
+	clk   *clock
+	life  time.Duration
+	calls atomic.Int64
+	gate  chan struct{} // when set, each fetch waits for it
+	fail  atomic.Pointer[error]
+}
+
+func (is *issuer) fetch(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
+	if is.gate != nil {
+		select {
+		case <-is.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if e := is.fail.Load(); e != nil {
+		return nil, *e
+	}
+	n := is.calls.Add(1)
+	return &pixie.Token{
+		AccessToken:  pixie.NewSecret(fmt.Sprintf("at-%d", n)),
+		RefreshToken: pixie.NewSecret(fmt.Sprintf("rt-%d", n)),
+		Expiry:       is.clk.Now().Add(is.life),
+	}, nil
+}
+
+func TestSourceServesCachedToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now})
+	ctx := context.Background()
+	a, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("second Token call returned a different token")
+	}
+	if got, want := is.calls.Load(), int64(1); got != want {
+		t.Errorf("fetches = %d, want %d", got, want)
+	}
+}
+
+func TestSourceStormMakesOneRequest(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour, gate: make(chan struct{})}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now})
+	const n = 1000
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	toks := make([]*pixie.Token, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		started.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			toks[i], errs[i] = src.Token(context.Background())
+		}()
+	}
+	started.Wait()
+	close(is.gate)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("goroutine %d: %v", i, errs[i])
+		}
+		if toks[i] != toks[0] {
+			t.Fatalf("goroutine %d got another token", i)
+		}
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1", got)
+	}
+
+	// Crossing the expiry: the token is no longer valid for anyone, and the
+	// storm again makes a single request.
+	is.gate = nil
+	clk.Add(time.Hour)
+	wg = sync.WaitGroup{}
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := src.Token(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := is.calls.Load(); got != 2 {
+		t.Errorf("fetches after expiry = %d, want 2", got)
+	}
+}
+
+func TestSourceSkew(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now, Skew: 5 * time.Minute, RefreshAhead: 1})
+	ctx := context.Background()
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(55*time.Minute - time.Second)
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Fatalf("fetches before the skew = %d, want 1", got)
+	}
+	clk.Add(time.Second)
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := is.calls.Load(); got != 2 {
+		t.Fatalf("fetches at the skew = %d, want 2", got)
+	}
+	if got, want := tok.AccessToken.Reveal(), "at-2"; got != want {
+		t.Errorf("token = %s, want %s", got, want)
+	}
+}
+
+func TestSourceShortLivedTokenIsNotRefreshedOnEveryCall(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: 30 * time.Second}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now, RefreshAhead: 1})
+	for range 10 {
+		if _, err := src.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1 (a 30 s token is valid for its first half)", got)
+	}
+}
+
+func TestSourceRefreshAhead(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	changed := make(chan *pixie.Token, 4)
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{
+		Now:      clk.Now,
+		OnChange: func(_, n *pixie.Token) { changed <- n },
+	})
+	ctx := context.Background()
+	first, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-changed
+	clk.Add(48 * time.Minute) // 80 % of the lifetime
+	is.gate = make(chan struct{})
+	got, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != first {
+		t.Fatal("the caller at the refresh point did not get the current token at once")
+	}
+	close(is.gate) // let the background refresh finish
+	select {
+	case n := <-changed:
+		if n.AccessToken.Reveal() != "at-2" {
+			t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background refresh")
+	}
+	now, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.AccessToken.Reveal() != "at-2" {
+		t.Errorf("after the background refresh Token = %s, want at-2", now.AccessToken.Reveal())
+	}
+}
+
+func TestSourceSharedStoreUsesPeersToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &pixie.MemoryStore{}
+	opts := pixie.SourceOptions{Store: store, Key: "k", Now: clk.Now}
+	a := pixie.NewSource(is.fetch, opts)
+	b := pixie.NewSource(is.fetch, opts)
+	ctx := context.Background()
+	ta, err := a.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ta.AccessToken.Equal(tb.AccessToken) {
+		t.Error("the second source did not take up the stored token")
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1", got)
+	}
+	clk.Add(time.Hour)
+	for _, s := range []*pixie.Source{a, b, a, b} {
+		if _, err := s.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := is.calls.Load(); got != 2 {
+		t.Errorf("fetches after expiry = %d, want 2", got)
+	}
+}
+
+func TestSourceFailedRefreshKeepsStoredToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &pixie.MemoryStore{}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	ctx := context.Background()
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rejected error = &pixie.Error{Code: "invalid_grant", Description: "refresh token revoked"}
+	is.fail.Store(&rejected)
+	clk.Add(2 * time.Hour)
+	_, err := src.Token(ctx)
+	if !pixie.LoginRequired(err) {
+		t.Fatalf("Token after a rejected refresh: %v; want a login-required error", err)
+	}
+	tok, _, err := store.Load(ctx, "default")
+	if err != nil {
+		t.Fatalf("stored token gone after a failed refresh: %v", err)
+	}
+	if got := tok.RefreshToken.Reveal(); got != "rt-1" {
+		t.Errorf("stored refresh token = %s, want rt-1", got)
+	}
+}
+
+func TestSourceInvalidGrantRereadsStore(t *testing.T) {
+	clk := newClock()
+	store := &pixie.MemoryStore{}
+	ctx := context.Background()
+	// The refresh fails because a peer rotated the refresh token; the peer's
+	// token lands in the store while the failing request is in flight.
+	peerTok := &pixie.Token{AccessToken: pixie.NewSecret("peer"), Expiry: clk.Now().Add(time.Hour)}
+	stale := &pixie.Token{AccessToken: pixie.NewSecret("old"), RefreshToken: pixie.NewSecret("rt-old"), Expiry: clk.Now().Add(-time.Minute)}
+	if _, err := store.Save(ctx, "default", stale, 0); err != nil {
+		t.Fatal(err)
+	}
+	fetch := func(ctx context.Context, cur *pixie.Token) (*pixie.Token, error) {
+		if _, err := store.Save(ctx, "default", peerTok, 1); err != nil {
+			t.Errorf("peer save: %v", err)
+		}
+		return nil, &pixie.Error{Code: "invalid_grant"}
+	}
+	src := pixie.NewSource(fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token: %v (the peer's token should have been used)", err)
+	}
+	if got := tok.AccessToken.Reveal(); got != "peer" {
+		t.Errorf("token = %s, want the peer's", got)
+	}
+}
+
+// failingStore is a Store whose every call fails, as a dead Redis does.
+type failingStore struct{}
+
+var errStoreDown = errors.New("store down")
+
+func (failingStore) Load(context.Context, string) (*pixie.Token, uint64, error) {
+	return nil, 0, errStoreDown
+}
+func (failingStore) Save(context.Context, string, *pixie.Token, uint64) (uint64, error) {
+	return 0, errStoreDown
+}
+func (failingStore) Delete(context.Context, string) error { return errStoreDown }
+func (failingStore) Lock(context.Context, string, time.Duration) (pixie.Lease, error) {
+	return nil, errStoreDown
+}
+
+// switchStore delegates to a MemoryStore until down is set.
+type switchStore struct {
+	pixie.MemoryStore
+	down atomic.Bool
+}
+
+func (s *switchStore) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
+	if s.down.Load() {
+		return nil, errStoreDown
+	}
+	return s.MemoryStore.Lock(ctx, key, ttl)
+}
+
+func TestSourceStoreDownServesHeldTokenUntilExpiry(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &switchStore{}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: store, Now: clk.Now, RefreshAhead: 1})
+	ctx := context.Background()
+	first, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.down.Store(true)
+	clk.Add(59*time.Minute + 30*time.Second) // inside the skew, before expiry
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token with the store down before expiry: %v", err)
+	}
+	if tok != first {
+		t.Error("did not serve the held token")
+	}
+	clk.Add(time.Minute) // expired
+	if _, err := src.Token(ctx); !errors.Is(err, errStoreDown) {
+		t.Errorf("Token with the store down after expiry: %v, want the store error", err)
+	}
+}
+
+func TestSourceStoreDownFromStart(t *testing.T) {
+	is := &issuer{clk: newClock(), life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: failingStore{}})
+	_, err := src.Token(context.Background())
+	if !errors.Is(err, errStoreDown) {
+		t.Errorf("err = %v, want the store error", err)
+	}
+}
+
+func TestRefreshSourceWithoutTokenNeedsLogin(t *testing.T) {
+	cfg := &pixie.Config{ClientID: "c", Endpoint: pixie.Endpoint{TokenURL: "https://example.invalid/token"}}
+	_, err := cfg.RefreshSource(pixie.SourceOptions{}).Token(context.Background())
+	if !pixie.LoginRequired(err) || !errors.Is(err, pixie.ErrNoToken) {
+		t.Errorf("err = %v, want ErrNoToken", err)
+	}
+}
+
+func TestSourcePutAndForceRefresh(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &pixie.MemoryStore{}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	ctx := context.Background()
+	login := &pixie.Token{AccessToken: pixie.NewSecret("login"), RefreshToken: pixie.NewSecret("rt-login"), Expiry: clk.Now().Add(time.Hour)}
+	if err := src.Put(ctx, login); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token(ctx)
+	if err != nil || tok != login {
+		t.Fatalf("Token after Put = %v, %v", tok, err)
+	}
+	forced, err := src.ForceRefresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forced.AccessToken.Reveal(); got != "at-1" {
+		t.Errorf("forced token = %s, want at-1", got)
+	}
+	stored, _, err := store.Load(ctx, "default")
+	if err != nil || stored != forced {
+		t.Errorf("store holds %v (%v), want the forced token", stored, err)
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1", got)
+	}
+
+	// Invalidate after a peer saved a newer token: the peer's token is taken
+	// up without a request.
+	peer := &pixie.Token{AccessToken: pixie.NewSecret("peer"), Expiry: clk.Now().Add(time.Hour)}
+	_, ver, _ := store.Load(ctx, "default")
+	if _, err := store.Save(ctx, "default", peer, ver); err != nil {
+		t.Fatal(err)
+	}
+	src.Invalidate()
+	if got, err := src.Token(ctx); err != nil || got != peer {
+		t.Errorf("Token after Invalidate = %v, %v; want the peer's token", got, err)
+	}
+	// Invalidate with nothing newer stored: the token is renewed.
+	src.Invalidate()
+	if got, err := src.Token(ctx); err != nil || got.AccessToken.Reveal() != "at-2" {
+		t.Errorf("Token after Invalidate = %v, %v; want a renewed token", got, err)
+	}
+	if got := is.calls.Load(); got != 2 {
+		t.Errorf("fetches = %d, want 2", got)
+	}
+}
+
+func TestSourceCallerContextCancel(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour, gate: make(chan struct{})}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := src.Token(ctx); done <- err }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	// The renewal itself goes on for the others.
+	close(is.gate)
+	if _, err := src.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1", got)
+	}
+}
+
+func TestSourceTokenDoesNotAllocate(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now})
+	ctx := context.Background()
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = src.Token(ctx) }); n != 0 {
+		t.Errorf("allocations per cached Token call = %v, want 0", n)
+	}
+}

@@ -1,0 +1,147 @@
+package pixie
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Transport is an http.RoundTripper that authorizes each request with a token
+// from Source (RFC 6750 section 2.1). The request is cloned, never modified.
+//
+// When the resource server answers 401 with WWW-Authenticate error="invalid_token"
+// (RFC 6750 section 3.1), Transport renews the token once and replays the request,
+// if Source is a *Source and the body can be replayed (it is empty, or
+// Request.GetBody is set, as for bytes and strings readers). A redirect to
+// another host is sent without the token.
+type Transport struct {
+	// Source supplies the tokens.
+	Source TokenSource
+	// Base sends the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+}
+
+// NewClient returns an *http.Client whose requests carry tokens from src.
+func NewClient(src TokenSource) *http.Client {
+	return &http.Client{Transport: &Transport{Source: src}}
+}
+
+// renewer is implemented by *Source: renew after a resource server rejected tok.
+type renewer interface {
+	renewAfterReject(ctx context.Context, tok *Token) (*Token, error)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if redirectedElsewhere(req) {
+		return t.base().RoundTrip(req)
+	}
+	ctx := req.Context()
+	tok, err := t.Source.Token(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.base().RoundTrip(authorized(req, tok))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !invalidToken(resp.Header) {
+		return resp, err
+	}
+	r, ok := t.Source.(renewer)
+	if !ok || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+		return resp, nil
+	}
+	replay := authorized(req, nil)
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		replay.Body = body
+	}
+	fresh, err := r.renewAfterReject(ctx, tok)
+	if err != nil {
+		closeBody(replay)
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	replay.Header.Set("Authorization", fresh.Type()+" "+fresh.AccessToken.Reveal())
+	return t.base().RoundTrip(replay)
+}
+
+// authorized clones req with tok's Authorization header (none when tok is nil).
+func authorized(req *http.Request, tok *Token) *http.Request {
+	r := req.Clone(req.Context())
+	if tok != nil {
+		r.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken.Reveal())
+	}
+	return r
+}
+
+// redirectedElsewhere reports whether req follows a redirect to a host other than
+// the one the first request of the chain went to.
+func redirectedElsewhere(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first != req && !strings.EqualFold(first.URL.Host, req.URL.Host)
+}
+
+// invalidToken reports whether a 401 response's challenge says the token was
+// rejected (RFC 6750 section 3.1): error="invalid_token", for Bearer or DPoP.
+func invalidToken(h http.Header) bool {
+	for _, v := range h.Values("WWW-Authenticate") {
+		if strings.Contains(v, `error="invalid_token"`) {
+			return true
+		}
+	}
+	return false
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// OAuth2 adapts src to golang.org/x/oauth2's TokenSource, for SDKs that take one.
+// Its Token method has no context, so it uses context.Background.
+func OAuth2(src TokenSource) oauth2.TokenSource { return oauth2Adapter{src} }
+
+type oauth2Adapter struct{ src TokenSource }
+
+func (a oauth2Adapter) Token() (*oauth2.Token, error) {
+	tok, err := a.src.Token(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return tok.OAuth2(), nil
+}
+
+// FromOAuth2 adapts a golang.org/x/oauth2 TokenSource to pixie's. The context is
+// not passed on: x/oauth2 sources take none.
+func FromOAuth2(ts oauth2.TokenSource) TokenSource { return fromOAuth2{ts} }
+
+type fromOAuth2 struct{ ts oauth2.TokenSource }
+
+func (f fromOAuth2) Token(ctx context.Context) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o, err := f.ts.Token()
+	if err != nil {
+		return nil, err
+	}
+	return TokenFromOAuth2(o), nil
+}

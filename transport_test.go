@@ -1,0 +1,176 @@
+package pixie_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pixieauth/pixie"
+)
+
+// api is a resource server that accepts one access token at a time.
+type api struct {
+	valid atomic.Pointer[string]
+	seen  atomic.Int64
+}
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.seen.Add(1)
+	if got := r.Header.Get("Authorization"); got != "Bearer "+*a.valid.Load() {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="expired"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	io.WriteString(w, "ok:"+string(body))
+}
+
+func TestTransportAuthorizes(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	a := &api{}
+	at1 := "at-1"
+	a.valid.Store(&at1)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Error("Transport modified the caller's request")
+	}
+}
+
+func TestTransportRenewsAndReplaysOnInvalidToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	a := &api{}
+	at2 := "at-2" // the server already rejects at-1
+	a.valid.Store(&at2)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	resp, err := client.Post(srv.URL, "text/plain", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got, want := string(body), "ok:payload"; resp.StatusCode != 200 || got != want {
+		t.Fatalf("status %d body %q, want 200 %q", resp.StatusCode, got, want)
+	}
+	if got := is.calls.Load(); got != 2 {
+		t.Errorf("fetches = %d, want 2 (one renewal)", got)
+	}
+	if got := a.seen.Load(); got != 2 {
+		t.Errorf("API requests = %d, want 2 (one replay)", got)
+	}
+}
+
+func TestTransportReplaysOnlyOnce(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	a := &api{}
+	never := "never"
+	a.valid.Store(&never)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status = %d, want 401", resp.StatusCode)
+	}
+	if got := a.seen.Load(); got != 2 {
+		t.Errorf("API requests = %d, want 2", got)
+	}
+}
+
+func TestTransportDoesNotReplayUnreplayableBody(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	a := &api{}
+	never := "never"
+	a.valid.Store(&never)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	// An io.Reader without GetBody cannot be sent twice.
+	resp, err := client.Post(srv.URL, "text/plain", io.MultiReader(strings.NewReader("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := a.seen.Load(); got != 1 {
+		t.Errorf("API requests = %d, want 1", got)
+	}
+}
+
+func TestTransportKeepsTokenFromOtherHosts(t *testing.T) {
+	leaked := make(chan string, 1)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked <- r.Header.Get("Authorization")
+	}))
+	defer other.Close()
+	// The same listener under another host name: 127.0.0.1 redirects to localhost.
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherURL, http.StatusFound)
+	}))
+	defer first.Close()
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	resp, err := client.Get(first.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := <-leaked; got != "" {
+		t.Errorf("redirect to another host carried Authorization %q", got)
+	}
+}
+
+func TestOAuth2Adapters(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now})
+	ots := pixie.OAuth2(src)
+	o, err := ots.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := o.AccessToken, "at-1"; got != want {
+		t.Errorf("oauth2 token = %q, want %q", got, want)
+	}
+	back := pixie.FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "static", TokenType: "bearer"}))
+	tok, err := back.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tok.AccessToken.Reveal(), "static"; got != want {
+		t.Errorf("pixie token = %q, want %q", got, want)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := back.Token(ctx); err == nil {
+		t.Error("FromOAuth2 ignored a cancelled context")
+	}
+}

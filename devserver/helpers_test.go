@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
 	"golang.org/x/oauth2"
@@ -280,3 +281,5 @@ func formOf(kv ...string) url.Values {
 	}
 	return f
 }
+
+func secret(s string) pixie.Secret { return pixie.NewSecret(s) }

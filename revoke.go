@@ -35,6 +35,9 @@ func (c *Config) Revoke(ctx context.Context, token Secret, hint string) error {
 // given (RFC 7009 section 2.1 lets a server revoke both from the refresh token).
 // It returns the first error, after trying both.
 func (c *Config) RevokeToken(ctx context.Context, tok *Token) error {
+	if tok == nil {
+		return errors.New("pixie: nothing to revoke: no token")
+	}
 	var errs []error
 	if !tok.RefreshToken.IsZero() {
 		errs = append(errs, c.Revoke(ctx, tok.RefreshToken, HintRefreshToken))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -156,6 +157,25 @@ func TestDiscoverWellKnownLocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ExampleDiscover() {
+	// A stand-in authorization server on loopback; use your server's issuer URL.
+	var issuer string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, metadataJSON(issuer, issuer))
+	}))
+	defer srv.Close()
+	issuer = srv.URL + "/tenant"
+
+	m, err := pixie.Discover(context.Background(), issuer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := pixie.Config{ClientID: "my-client", Endpoint: m.Endpoint()}
+	fmt.Println(strings.TrimPrefix(cfg.Endpoint.TokenURL, srv.URL), cfg.Endpoint.AuthMethods, cfg.Endpoint.IssParameterSupported)
+	// Output: /tenant/token [client_secret_basic private_key_jwt] true
 }
 
 func TestDiscoverSkipsHTMLPage(t *testing.T) {

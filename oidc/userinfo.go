@@ -174,33 +174,39 @@ func userInfoError(resp *http.Response, body []byte) error {
 
 // authParams returns the auth-params of WWW-Authenticate challenges (RFC 9110
 // section 11.6.1), the first value of each name winning. Names are lowercased.
+// Scheme names and token68 credentials are skipped, and so is any character that
+// fits nowhere, so a malformed challenge cannot hide a later one.
 func authParams(challenges []string) map[string]string {
 	params := map[string]string{}
 	for _, c := range challenges {
 		s := c
-		for s != "" {
+		for {
 			s = strings.TrimLeft(s, " \t,")
-			name, rest, ok := cutToken(s)
-			if !ok {
+			if s == "" {
 				break
 			}
-			rest = strings.TrimLeft(rest, " \t")
-			if !strings.HasPrefix(rest, "=") {
-				// A scheme name (or token68): the parameters follow it.
-				s = rest
+			name, rest, ok := cutToken(s)
+			if !ok {
+				s = s[1:]
 				continue
 			}
-			rest = strings.TrimLeft(rest[1:], " \t")
+			rest = strings.TrimLeft(rest, " \t")
+			eq := len(rest) - len(strings.TrimLeft(rest, "="))
+			after := strings.TrimLeft(rest[eq:], " \t")
+			if eq == 0 || eq > 1 || after == "" || after[0] == ',' {
+				// A scheme name, or a token68 with its "=" padding.
+				s = after
+				continue
+			}
 			var value string
-			if strings.HasPrefix(rest, `"`) {
-				value, rest = cutQuoted(rest[1:])
+			if after[0] == '"' {
+				value, s = cutQuoted(after[1:])
 			} else {
-				value, rest, _ = cutToken(rest)
+				value, s, _ = cutToken(after)
 			}
 			if _, seen := params[strings.ToLower(name)]; !seen {
 				params[strings.ToLower(name)] = value
 			}
-			s = rest
 		}
 	}
 	return params

@@ -136,6 +136,14 @@ func TestUserInfoRefusedToken(t *testing.T) {
 			want:      "HTTP 403",
 		},
 		{
+			name:      "unterminated quote after a token68 challenge",
+			status:    401,
+			challenge: []string{`Negotiate oYH3MIH0oAMKAQ==, Bearer error="invalid_token", error_description="cut short`},
+			code:      pixie.ErrInvalidToken,
+			desc:      "cut short",
+			want:      "invalid_token",
+		},
+		{
 			name:   "no challenge",
 			status: 401,
 			want:   "the access token was refused (HTTP 401)",

@@ -135,9 +135,10 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 	start := time.Now()
 	resp, err := c.httpClient().Do(hr)
 	if err != nil {
+		err = redactURLError(err)
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "oauth2 exchange", slog.String("op", req.Op),
 			slog.String("url", endpointForLog(req.URL)), slog.String("error", err.Error()))
-		return nil, &Error{Op: req.Op, Err: redactURLError(err)}
+		return nil, &Error{Op: req.Op, Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := ReadBody(resp.Body)

@@ -42,16 +42,23 @@ func CheckURL(raw string, allowInsecure bool) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", raw, err)
+		// The parse error quotes the URL, which may hold a password.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("invalid URL: %w", err)
+	}
+	// Messages show the URL without its password.
+	shown := u.Redacted()
+	if u.User != nil {
+		return fmt.Errorf("URL %q must not carry user info", shown)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q has no host", raw)
+		return fmt.Errorf("URL %q has no host", shown)
 	}
 	if u.Fragment != "" {
-		return fmt.Errorf("URL %q must not have a fragment", raw)
-	}
-	if u.User != nil {
-		return fmt.Errorf("URL %q must not carry user info", u.Redacted())
+		return fmt.Errorf("URL %q must not have a fragment", shown)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
@@ -60,9 +67,9 @@ func CheckURL(raw string, allowInsecure bool) error {
 		if allowInsecure || IsLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("refusing http:// URL %q: credentials would cross the network unencrypted; use https, or allow insecure HTTP explicitly", raw)
+		return fmt.Errorf("refusing http:// URL %q: credentials would cross the network unencrypted; use https, or allow insecure HTTP explicitly", shown)
 	}
-	return fmt.Errorf("URL %q: scheme %q is not https", raw, u.Scheme)
+	return fmt.Errorf("URL %q: scheme %q is not https", shown, u.Scheme)
 }
 
 // IsLoopback reports whether host (without port) is a loopback name or address:

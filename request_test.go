@@ -78,7 +78,6 @@ func TestTransportSecurity(t *testing.T) {
 	}
 }
 
-
 func TestRetries(t *testing.T) {
 	type step struct {
 		status     int
@@ -115,7 +114,11 @@ func TestRetries(t *testing.T) {
 				if s.retryAfter != "" {
 					w.Header().Set("Retry-After", s.retryAfter)
 				}
-				replyJSON(w, s.status, `{"error":"`+map[bool]string{true: "temporarily_unavailable", false: "invalid_request"}[s.status >= 429]+`"}`)
+				code := "invalid_request"
+				if s.status >= 429 {
+					code = "temporarily_unavailable"
+				}
+				replyJSON(w, s.status, `{"error":"`+code+`"}`)
 			})
 			c := testConfig(srv)
 			c.Retry.MaxAttempts, c.Retry.MaxWait = tt.maxAttempts, tt.maxWait

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"strings"
 
+	josejson "github.com/go-jose/go-jose/v4/json"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/wire"
 )
@@ -22,6 +25,7 @@ type UserInfoOption interface {
 type userInfoOptions struct {
 	subject       string
 	allowInsecure bool
+	verifier      *Verifier
 }
 
 type userInfoOptionFunc func(*userInfoOptions)
@@ -40,6 +44,15 @@ func WithSubject(sub string) UserInfoOption {
 // the network in the clear.
 func AllowInsecureHTTP() UserInfoOption {
 	return userInfoOptionFunc(func(o *userInfoOptions) { o.allowInsecure = true })
+}
+
+// WithVerifier accepts signed userinfo responses (Content-Type application/jwt,
+// OpenID Connect Core section 5.3.2), verifying them with v's issuer keys: the
+// signature (any asymmetric algorithm v could accept, never "none" or HMAC), iss
+// equal to v's issuer and aud containing v's client ID. Without it such a
+// response is refused. Encrypted responses are always refused.
+func WithVerifier(v *Verifier) UserInfoOption {
+	return userInfoOptionFunc(func(o *userInfoOptions) { o.verifier = v })
 }
 
 // User is a userinfo response (OpenID Connect Core section 5.3.2) with the
@@ -75,8 +88,9 @@ func (u *User) Claims(v any) error {
 // A 401 or 403 is a *[pixie.Error] with the error code and description of the
 // WWW-Authenticate header (RFC 6750 section 3), so errors.Is(err,
 // pixie.ErrInvalidToken) reports an expired or revoked token. Other HTTP errors
-// are *pixie.Error too. A signed or encrypted (application/jwt) response is
-// refused, as is a response without sub or, with [WithSubject], with another sub.
+// are *pixie.Error too. A signed (application/jwt) response is verified with
+// [WithVerifier] and refused without it; an encrypted one is refused. So is a
+// response without sub or, with [WithSubject], with another sub.
 func UserInfo(ctx context.Context, client *http.Client, endpoint string, tok *pixie.Token, opts ...UserInfoOption) (*User, error) {
 	var o userInfoOptions
 	for _, opt := range opts {
@@ -113,9 +127,43 @@ func UserInfo(ctx context.Context, client *http.Client, endpoint string, tok *pi
 	}
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mediaType == "application/jwt" {
-		return nil, fmt.Errorf("oidc: userinfo %s answered with a signed or encrypted JWT (application/jwt), which pixie does not accept; register the client for plain JSON userinfo responses (no userinfo_signed_response_alg)", endpoint)
+		if body, err = o.verifyJWT(ctx, endpoint, body); err != nil {
+			return nil, err
+		}
 	}
 	return decodeUser(body, &o)
+}
+
+// verifyJWT verifies a signed userinfo response with the configured verifier and
+// returns its claims.
+func (o *userInfoOptions) verifyJWT(ctx context.Context, endpoint string, body []byte) ([]byte, error) {
+	raw := string(bytes.TrimSpace(body))
+	switch {
+	case strings.Count(raw, ".") == 4:
+		return nil, fmt.Errorf("oidc: userinfo %s answered with an encrypted JWT, which pixie does not decrypt; register the client without userinfo_encrypted_response_alg", endpoint)
+	case o.verifier == nil:
+		return nil, fmt.Errorf("oidc: userinfo %s answered with a signed JWT (application/jwt); pass oidc.WithVerifier to verify it, or register the client for plain JSON responses (no userinfo_signed_response_alg)", endpoint)
+	}
+	v := o.verifier
+	payload, _, err := v.verifyJWT(ctx, raw, supportedAlgorithms)
+	if err != nil {
+		var r *refusedError
+		if errors.As(err, &r) {
+			return nil, fmt.Errorf("oidc: signed userinfo response refused: %s", r.msg)
+		}
+		return nil, err
+	}
+	var claims jwt.Claims
+	if err := josejson.Unmarshal(payload, &claims); err != nil {
+		return nil, fmt.Errorf("oidc: signed userinfo response: claims: %v", err)
+	}
+	if claims.Issuer != v.issuer {
+		return nil, fmt.Errorf("oidc: signed userinfo response refused: iss %q is not the expected issuer %q", claims.Issuer, v.issuer)
+	}
+	if !claims.Audience.Contains(v.clientID) {
+		return nil, fmt.Errorf("oidc: signed userinfo response refused: aud %q does not contain the client ID %q", []string(claims.Audience), v.clientID)
+	}
+	return payload, nil
 }
 
 func decodeUser(body []byte, o *userInfoOptions) (*User, error) {

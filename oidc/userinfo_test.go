@@ -1,13 +1,17 @@
 package oidc_test
 
 import (
+	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/oidc"
@@ -211,14 +215,60 @@ func TestUserInfoRejects(t *testing.T) {
 		{"no sub", jsonReply(`{"name":"Ada"}`), nil, "no sub claim"},
 		{"not an object", jsonReply(`["sub"]`), nil, "not a JSON object"},
 		{"invalid JSON", jsonReply(`{"sub":`), nil, "userinfo response"},
-		{"signed JWT", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/jwt")
-			fmt.Fprint(w, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
-		}, nil, "application/jwt"},
+		{"signed JWT without a verifier", jwtReply("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), nil, "pass oidc.WithVerifier"},
+		{"encrypted JWT", jwtReply("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"), nil, "encrypted JWT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newUserinfoServer(t, tc.handler)
 			_, err := oidc.UserInfo(t.Context(), nil, srv.URL, bearer(accessToken), tc.opts...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("UserInfo error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// jwtReply answers with body as application/jwt.
+func jwtReply(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwt")
+		fmt.Fprint(w, body)
+	}
+}
+
+func TestUserInfoSignedResponse(t *testing.T) {
+	key := newECKey(t, "ec", elliptic.P256(), jose.ES256)
+	iss := newTestIssuer(t, key)
+	v := iss.verifier(t)
+	claims := map[string]any{"iss": iss.URL, "aud": testClientID, "sub": "user-42", "email": "ada@example.com"}
+	with := func(k string, val any) map[string]any {
+		c := maps.Clone(claims)
+		c[k] = val
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+		want string // error substring; empty for success
+	}{
+		{name: "valid", body: key.sign(t, claims)},
+		{name: "wrong issuer", body: key.sign(t, with("iss", "https://evil.example")), want: `iss "https://evil.example" is not the expected issuer`},
+		{name: "wrong audience", body: key.sign(t, with("aud", "client-2")), want: `aud ["client-2"] does not contain the client ID`},
+		{name: "unknown key", body: newECKey(t, "other", elliptic.P256(), jose.ES256).sign(t, claims), want: `no ES256 key with kid "other"`},
+		{name: "alg none", body: unsignedToken(iss), want: `signed userinfo response refused: signed with alg "none"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newUserinfoServer(t, jwtReply(tc.body))
+			u, err := oidc.UserInfo(t.Context(), nil, srv.URL, bearer(accessToken), oidc.WithVerifier(v), oidc.WithSubject("user-42"))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := u.Email, "ada@example.com"; got != want {
+					t.Errorf("Email = %q, want %q", got, want)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("UserInfo error = %v, want one containing %q", err, tc.want)
 			}

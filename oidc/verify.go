@@ -279,22 +279,10 @@ func (v *Verifier) Verify(ctx context.Context, rawIDToken string, opts ...Verify
 	for _, opt := range opts {
 		opt.applyVerify(&o)
 	}
-	if len(rawIDToken) > maxIDToken {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidIDToken, maxIDToken)
-	}
-	jws, err := jose.ParseSignedCompact(rawIDToken, v.algs)
+	payload, alg, err := v.verifyJWT(ctx, rawIDToken, v.algs)
 	if err != nil {
-		var ua *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &ua) {
-			return nil, fmt.Errorf("%w: signed with alg %q, which is not accepted (accepted: %s)", ErrInvalidIDToken, ua.Got, algNames(v.algs))
-		}
-		return nil, fmt.Errorf("%w: not a signed JWT in compact serialization: %v", ErrInvalidIDToken, err)
+		return nil, idTokenError(err)
 	}
-	payload, alg, err := v.verifySignature(ctx, jws)
-	if err != nil {
-		return nil, err
-	}
-
 	var std jwt.Claims
 	var extra idTokenClaims
 	if err := josejson.Unmarshal(payload, &std); err != nil {
@@ -323,11 +311,42 @@ func (v *Verifier) Verify(ctx context.Context, rawIDToken string, opts ...Verify
 	return t, nil
 }
 
-// verifySignature finds the issuer's key for the token's header and verifies the
-// signature, returning the payload and the algorithm.
-func (v *Verifier) verifySignature(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, jose.SignatureAlgorithm, error) {
+// refusedError says why a JWT was refused, as opposed to a failure to fetch the
+// keys to verify it with.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
+func refused(format string, args ...any) error {
+	return &refusedError{fmt.Sprintf(format, args...)}
+}
+
+// idTokenError wraps a refusal from verifyJWT in ErrInvalidIDToken.
+func idTokenError(err error) error {
+	var r *refusedError
+	if errors.As(err, &r) {
+		return fmt.Errorf("%w: %s", ErrInvalidIDToken, r.msg)
+	}
+	return err
+}
+
+// verifyJWT parses raw, a JWS in compact serialization signed with one of algs,
+// and verifies its signature with the issuer's keys, returning the payload and
+// the algorithm. A token it refuses gives a *refusedError.
+func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.SignatureAlgorithm) ([]byte, jose.SignatureAlgorithm, error) {
+	if len(raw) > maxIDToken {
+		return nil, "", refused("longer than %d bytes", maxIDToken)
+	}
+	jws, err := jose.ParseSignedCompact(raw, algs)
+	if err != nil {
+		var ua *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &ua) {
+			return nil, "", refused("signed with alg %q, which is not accepted (accepted: %s)", ua.Got, algNames(algs))
+		}
+		return nil, "", refused("not a signed JWT in compact serialization: %v", err)
+	}
 	if len(jws.Signatures) != 1 {
-		return nil, "", fmt.Errorf("%w: has %d signatures, want 1", ErrInvalidIDToken, len(jws.Signatures))
+		return nil, "", refused("has %d signatures, want 1", len(jws.Signatures))
 	}
 	hdr := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(hdr.Algorithm)
@@ -353,7 +372,7 @@ func (v *Verifier) verifySignature(ctx context.Context, jws *jose.JSONWebSignatu
 	var msg string
 	switch {
 	case hdr.KeyID != "" && len(candidates) > 0:
-		return nil, "", fmt.Errorf("%w: the signature does not verify with the issuer's %s key %q", ErrInvalidIDToken, alg, hdr.KeyID)
+		return nil, "", refused("the signature does not verify with the issuer's %s key %q", alg, hdr.KeyID)
 	case hdr.KeyID != "":
 		msg = fmt.Sprintf("no %s key with kid %q in the key set at %s", alg, hdr.KeyID, v.keys.url)
 	default:
@@ -362,7 +381,7 @@ func (v *Verifier) verifySignature(ctx context.Context, jws *jose.JSONWebSignatu
 	if !fetched {
 		msg += fmt.Sprintf(" (not fetched again: it was refetched less than %s ago)", v.keys.refetchInterval)
 	}
-	return nil, "", fmt.Errorf("%w: %s", ErrInvalidIDToken, msg)
+	return nil, "", refused("%s", msg)
 }
 
 // verifyWith returns the payload if one of keys verifies the signature.

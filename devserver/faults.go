@@ -57,16 +57,16 @@ type Faults struct {
 
 // faultsJSON is the JSON form of Faults.
 type faultsJSON struct {
-	Latency          string   `json:"latency,omitempty"`
-	FailureRate      float64  `json:"failure_rate,omitempty"`
-	FailureStatus    int      `json:"failure_status,omitempty"`
-	RateLimit        int      `json:"rate_limit,omitempty"`
-	RetryAfter       string   `json:"retry_after,omitempty"`
-	AccessTokenTTL   string   `json:"access_token_ttl,omitempty"`
-	ClockOffset      string   `json:"clock_offset,omitempty"`
-	FailRefresh      int      `json:"fail_refresh,omitempty"`
-	DropAfterRefresh int      `json:"drop_after_refresh,omitempty"`
-	Endpoints        []string `json:"endpoints,omitempty"`
+	Latency          string   `json:"latency,omitempty" yaml:"latency"`
+	FailureRate      float64  `json:"failure_rate,omitempty" yaml:"failure_rate"`
+	FailureStatus    int      `json:"failure_status,omitempty" yaml:"failure_status"`
+	RateLimit        int      `json:"rate_limit,omitempty" yaml:"rate_limit"`
+	RetryAfter       string   `json:"retry_after,omitempty" yaml:"retry_after"`
+	AccessTokenTTL   string   `json:"access_token_ttl,omitempty" yaml:"access_token_ttl"`
+	ClockOffset      string   `json:"clock_offset,omitempty" yaml:"clock_offset"`
+	FailRefresh      int      `json:"fail_refresh,omitempty" yaml:"fail_refresh"`
+	DropAfterRefresh int      `json:"drop_after_refresh,omitempty" yaml:"drop_after_refresh"`
+	Endpoints        []string `json:"endpoints,omitempty" yaml:"endpoints"`
 }
 
 // MarshalJSON encodes the faults with durations as strings.
@@ -89,6 +89,13 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
+	var err error
+	*f, err = j.faults()
+	return err
+}
+
+// faults converts the JSON (or YAML) form, parsing the durations.
+func (j faultsJSON) faults() (Faults, error) {
 	var errs []error
 	d := func(name, v string) time.Duration {
 		if v == "" {
@@ -100,10 +107,10 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		}
 		return x
 	}
-	*f = Faults{d("latency", j.Latency), j.FailureRate, j.FailureStatus, j.RateLimit,
+	f := Faults{d("latency", j.Latency), j.FailureRate, j.FailureStatus, j.RateLimit,
 		d("retry_after", j.RetryAfter), d("access_token_ttl", j.AccessTokenTTL), d("clock_offset", j.ClockOffset),
 		j.FailRefresh, j.DropAfterRefresh, j.Endpoints}
-	return errors.Join(errs...)
+	return f, errors.Join(errs...)
 }
 
 func (f *Faults) validate() error {

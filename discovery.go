@@ -404,7 +404,10 @@ func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.D
 	case resp.StatusCode == http.StatusOK && mediaType == "text/html":
 		return nil, 0, fmt.Errorf("%s: an HTML page: %w", loc, errNotHere)
 	case resp.StatusCode != http.StatusOK:
-		return nil, 0, fmt.Errorf("pixie: discovery %s: unexpected HTTP %d %s (body %q)", loc, resp.StatusCode, http.StatusText(resp.StatusCode), metadataSnippet(body, 200))
+		return nil, 0, &discoveryStatusError{
+			msg: fmt.Sprintf("pixie: discovery %s: unexpected HTTP %d %s (body %q)", loc, resp.StatusCode, http.StatusText(resp.StatusCode), metadataSnippet(body, 200)),
+			err: &Error{Op: "discovery", StatusCode: resp.StatusCode, Body: body[:min(len(body), MaxErrorBody)]},
+		}
 	}
 	m, err := DecodeMetadata(body)
 	if err != nil {
@@ -412,6 +415,16 @@ func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.D
 	}
 	return m, cacheMaxAge(resp.Header), nil
 }
+
+// discoveryStatusError is an HTTP error status of a metadata request. It unwraps to an
+// *Error with the status, so that [Temporary] reports 5xx and 429 responses.
+type discoveryStatusError struct {
+	msg string
+	err *Error
+}
+
+func (e *discoveryStatusError) Error() string { return e.msg }
+func (e *discoveryStatusError) Unwrap() error { return e.err }
 
 // cacheMaxAge returns the Cache-Control max-age of a response (RFC 9111 section
 // 5.2.2.1), 0 for no-store or no-cache, and -1 when there is none.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -301,6 +302,21 @@ func TestDiscoverErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDiscoverServerErrorIsTemporary(t *testing.T) {
+	srv := newMetadataServer(t)
+	srv.docs["/.well-known/oauth-authorization-server"] = func(w http.ResponseWriter) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}
+	_, err := new(pixie.Discovery).Discover(t.Context(), srv.URL)
+	if !pixie.Temporary(err) {
+		t.Errorf("Discover error %v is not Temporary", err)
+	}
+	var e *pixie.Error
+	if !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("Discover error %v does not carry the HTTP status", err)
 	}
 }
 

@@ -120,6 +120,7 @@ func tokenFromFields(fields map[string]any) (*TokenResponse, error) {
 	var err error
 	str := func(name string) string {
 		v, ok := fields[name]
+		delete(fields, name)
 		if !ok || v == nil {
 			return ""
 		}
@@ -127,7 +128,6 @@ func tokenFromFields(fields map[string]any) (*TokenResponse, error) {
 		if !isStr && err == nil {
 			err = fmt.Errorf("token response member %s is %s, not a string", name, jsonKind(v))
 		}
-		delete(fields, name)
 		return s
 	}
 	t.AccessToken = str("access_token")

@@ -3,6 +3,7 @@ package devserver
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,8 +67,9 @@ func (s *Server) instrument(endpoint string, h http.HandlerFunc) http.Handler {
 		}
 		status := rec.status
 		switch {
-		case rec.hijacked:
+		case rec.hijacked != nil:
 			status = -1
+			defer rec.hijacked.Close()
 		case status == 0:
 			status = http.StatusOK
 		}
@@ -91,7 +93,7 @@ func (s *Server) instrument(endpoint string, h http.HandlerFunc) http.Handler {
 type recorder struct {
 	http.ResponseWriter
 	status   int
-	hijacked bool
+	hijacked net.Conn // set by dropConnection; closed once the request is recorded
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -110,15 +112,18 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// dropConnection closes the request's connection without writing a response.
+// dropConnection takes over the request's connection so that it is closed
+// without a response, after the request is counted and logged.
 func dropConnection(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// Not an HTTP/1 connection: abort the handler, which resets the stream.
 		panic(http.ErrAbortHandler)
 	}
-	if rec, ok := w.(*recorder); ok {
-		rec.hijacked = true
+	rec, ok := w.(*recorder)
+	if !ok {
+		conn.Close()
+		return
 	}
-	conn.Close()
+	rec.hijacked = conn
 }

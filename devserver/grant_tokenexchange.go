@@ -55,7 +55,6 @@ func (s *Server) grantTokenExchange(r *http.Request, form url.Values, c *Client,
 		return nil, err
 	}
 	resp.IssuedTokenType = tokenTypeAccess
-	resp.IDToken = ""
 	return resp, nil
 }
 

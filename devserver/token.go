@@ -14,18 +14,23 @@ import (
 type grantFunc func(r *http.Request, form url.Values, c *Client, jkt string) (*tokenResponse, error)
 
 func (s *Server) grant(gt string) (grantFunc, bool) {
-	if !slices.Contains(s.grantTypes(), gt) {
-		return nil, false
+	switch gt {
+	case grantAuthorizationCode:
+		return s.grantAuthorizationCode, true
+	case grantClientCredentials:
+		return s.grantClientCredentials, true
+	case grantRefreshToken:
+		return s.grantRefreshToken, true
+	case grantDeviceCode:
+		return s.grantDeviceCode, true
+	case grantTokenExchange:
+		return s.grantTokenExchange, true
+	case grantJWTBearer:
+		return s.grantJWTBearer, true
+	case grantPassword:
+		return s.grantPassword, s.opts.EnablePassword
 	}
-	return map[string]grantFunc{
-		grantAuthorizationCode: s.grantAuthorizationCode,
-		grantClientCredentials: s.grantClientCredentials,
-		grantRefreshToken:      s.grantRefreshToken,
-		grantDeviceCode:        s.grantDeviceCode,
-		grantTokenExchange:     s.grantTokenExchange,
-		grantJWTBearer:         s.grantJWTBearer,
-		grantPassword:          s.grantPassword,
-	}[gt], true
+	return nil, false
 }
 
 // handleToken serves the token endpoint (RFC 6749 section 3.2).

@@ -58,10 +58,11 @@ type tokenResponse struct {
 	IDToken         string `json:"id_token,omitempty"`
 }
 
-// issueTokens issues an access token for g, a refresh token when withRefresh, and
-// an ID token when the scope has openid and a user is involved (with nonce, when
-// given). The tokens join g's family, or a new one.
-func (s *Server) issueTokens(g grantInfo, withRefresh bool, nonce string) (*tokenResponse, error) {
+// issueTokens issues an access token for g. For a grant the user made through
+// the client (code, device, refresh, password: loggedIn), it also issues a refresh
+// token and, when the scope has openid, an ID token with nonce if given. The
+// tokens join g's family, or a new one.
+func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenResponse, error) {
 	now := s.now()
 	ttl := s.opts.AccessTokenTTL
 	if f := s.Faults().AccessTokenTTL; f > 0 {
@@ -90,13 +91,13 @@ func (s *Server) issueTokens(g grantInfo, withRefresh bool, nonce string) (*toke
 	} else if resp.AccessToken, err = s.keys.sign(jose.RS256, "at+jwt", s.accessClaims(rec)); err != nil {
 		return nil, err
 	}
-	if g.user != nil && slices.Contains(g.scope, "openid") {
+	if loggedIn && g.user != nil && slices.Contains(g.scope, "openid") {
 		if resp.IDToken, err = s.idToken(g, now, nonce, resp.AccessToken); err != nil {
 			return nil, err
 		}
 	}
 	var rt *refreshRecord
-	if withRefresh {
+	if loggedIn {
 		resp.RefreshToken = randomString(32)
 		rt = &refreshRecord{grantInfo: g, issuedAt: now, expiry: now.Add(s.opts.RefreshTokenTTL)}
 	}

@@ -142,15 +142,15 @@ func TestClientSecretJWT(t *testing.T) {
 func TestPrivateKeyJWT(t *testing.T) {
 	for alg, key := range signingKeys(t) {
 		t.Run(string(alg), func(t *testing.T) {
-			for _, issuer := range []string{"issuer", "token URL"} {
-				t.Run("audience "+issuer, func(t *testing.T) {
+			for _, aud := range []string{"issuer", "token URL"} {
+				t.Run("audience "+aud, func(t *testing.T) {
 					srv := newAuthServer(t, replyToken)
 					c := testConfig(srv)
 					c.ClientSecret = pixie.Secret{}
 					c.ClientKey, c.ClientKeyID = key, "key-2026"
 					c.Endpoint.AuthMethods = []pixie.AuthMethod{pixie.ClientSecretBasic, pixie.PrivateKeyJWT}
 					wantAud := srv.URL
-					if issuer == "token URL" {
+					if aud == "token URL" {
 						c.Endpoint.Issuer = ""
 						wantAud = c.Endpoint.TokenURL
 					}

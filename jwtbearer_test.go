@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/pixieauth/pixie"
@@ -62,7 +63,8 @@ func TestNewAssertion(t *testing.T) {
 		Lifetime: 10 * time.Minute,
 		Extra:    map[string]any{"scope": "read write", "tenant": "acme"},
 	}
-	for alg, key := range signingKeys(t) {
+	keys := signingKeys(t)
+	for alg, key := range keys {
 		t.Run(string(alg), func(t *testing.T) {
 			first, err := pixie.NewAssertion(key, "sa-key-1", claims, now)
 			if err != nil {
@@ -102,14 +104,14 @@ func TestNewAssertion(t *testing.T) {
 		})
 	}
 	t.Run("default lifetime", func(t *testing.T) {
-		key := signingKeys(t)["EdDSA"]
+		key := keys[jose.EdDSA]
 		short := claims
 		short.Lifetime, short.Extra = 0, nil
 		a, err := pixie.NewAssertion(key, "", short, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, header := verifyJWT(t, a.Reveal(), "EdDSA", key.Public())
+		got, _, header := verifyJWT(t, a.Reveal(), jose.EdDSA, key.Public())
 		if !got.Expiry.Time().Equal(now.Add(5 * time.Minute)) {
 			t.Errorf("exp = %v, want 5 minutes after %v", got.Expiry.Time(), now)
 		}
@@ -126,7 +128,7 @@ func TestNewAssertion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		good := signingKeys(t)["ES256"]
+		good := keys[jose.ES256]
 		noAud := claims
 		noAud.Audience = ""
 		for name, tc := range map[string]struct {

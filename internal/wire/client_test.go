@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,7 +149,7 @@ func TestPostRetry(t *testing.T) {
 			if got, want := len(waits), tt.wantReqs-1; got != want {
 				t.Errorf("waited %d times, want %d", got, want)
 			}
-			if tt.wantWaits != nil && !slicesEqual(waits, tt.wantWaits) {
+			if tt.wantWaits != nil && !slices.Equal(waits, tt.wantWaits) {
 				t.Errorf("waits = %v, want %v", waits, tt.wantWaits)
 			}
 			if tt.wantWaits == nil {
@@ -175,20 +176,8 @@ func TestPostRetry(t *testing.T) {
 	}
 }
 
-func slicesEqual(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestPostJitterBounded(t *testing.T) {
-	srv := newServer(t, statuses("", make503s(30)...))
+	srv := newServer(t, statuses("", slices.Repeat([]int{503}, 30)...))
 	var s sleeps
 	c := &wire.Client{HTTP: srv.Client(), Sleep: s.Sleep,
 		Retry: wire.Retry{MaxAttempts: 30, BaseDelay: time.Millisecond, MaxDelay: 8 * time.Millisecond}}
@@ -209,14 +198,6 @@ func TestPostJitterBounded(t *testing.T) {
 	if len(distinct) < 5 {
 		t.Errorf("waits %v show no jitter", waits)
 	}
-}
-
-func make503s(n int) []int {
-	codes := make([]int, n)
-	for i := range codes {
-		codes[i] = 503
-	}
-	return codes
 }
 
 func TestPostConnectionRefused(t *testing.T) {

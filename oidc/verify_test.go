@@ -444,3 +444,25 @@ func TestNewVerifierFromMetadata(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerify checks that Verify never panics on any input and accepts only
+// tokens signed with the issuer's key.
+func FuzzVerify(f *testing.F) {
+	key := newECKey(f, "ec", elliptic.P256(), jose.ES256)
+	iss := newTestIssuer(f, key)
+	v := iss.verifier(f)
+	valid := key.sign(f, iss.claims(nil))
+	f.Add(valid)
+	f.Add(unsignedToken(iss))
+	f.Add("e30.e30.e30")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, raw string) {
+		tok, err := v.Verify(t.Context(), raw)
+		if err != nil {
+			return
+		}
+		if tok.Subject != "user-42" || tok.Issuer != iss.URL {
+			t.Fatalf("accepted a token for %q from %q", tok.Subject, tok.Issuer)
+		}
+	})
+}

@@ -57,6 +57,8 @@ func TestNewAuthRequest(t *testing.T) {
 	c.Endpoint.IssParameterSupported = true
 	c.Endpoint.Quirks.AuthParams = map[string]string{"access_type": "offline"}
 	c.Scopes = []string{"openid", "profile"}
+	clock := newStepClock()
+	c.Now = clock.Now
 
 	ar, err := c.NewAuthRequest(context.Background(),
 		pixie.Prompt("consent"), pixie.LoginHint("ada@example.com"), pixie.Param("ui_locales", "fr"))
@@ -104,6 +106,9 @@ func TestNewAuthRequest(t *testing.T) {
 	}
 	if got, want := ar.Scopes, c.Scopes; !slices.Equal(got, want) {
 		t.Errorf("Scopes = %q, want %q", got, want)
+	}
+	if got, want := ar.Created, clock.Now(); !got.Equal(want) {
+		t.Errorf("Created = %v, want %v", got, want)
 	}
 
 	t.Run("fresh values each time", func(t *testing.T) {

@@ -294,7 +294,7 @@ func (s *Server) redirectCode(w http.ResponseWriter, r *http.Request, req *authR
 		expiry:        s.now().Add(s.opts.CodeTTL),
 	}
 	s.mu.Lock()
-	s.codes[code] = rec
+	s.codes[tokenKey(code)] = rec
 	s.mu.Unlock()
 	s.redirect(w, r, req, url.Values{"code": {code}})
 }

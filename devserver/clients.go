@@ -10,7 +10,7 @@ import (
 )
 
 // AddClient registers c, replacing nothing: registering an existing client ID is an
-// error. It fails when c is inconsistent: an unknown authentication method, a
+// error. With [Options.StatePath], the client is saved. It fails when c is inconsistent: an unknown authentication method, a
 // secret method without a secret, private_key_jwt without keys, a redirect URI
 // that is not absolute or has a fragment (RFC 6749 section 3.1.2), or a grant type
 // the server does not support.
@@ -22,6 +22,9 @@ func (s *Server) AddClient(c Client) error {
 	defer s.mu.Unlock()
 	if _, dup := s.clients[c.ID]; dup {
 		return fmt.Errorf("devserver: client %s is registered twice", c.ID)
+	}
+	if err := s.persist(func(d *stateDB) error { return d.putClient(&c) }); err != nil {
+		return err
 	}
 	s.clients[c.ID] = &c
 	return nil

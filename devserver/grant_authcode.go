@@ -41,7 +41,7 @@ func (s *Server) grantAuthorizationCode(r *http.Request, form url.Values, c *Cli
 	}
 	now := s.now()
 	s.mu.Lock()
-	rec, ok := s.codes[code]
+	rec, ok := s.codes[tokenKey(code)]
 	var err error
 	switch {
 	case !ok:

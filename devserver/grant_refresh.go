@@ -28,7 +28,7 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 	}
 
 	s.mu.Lock()
-	rec, ok := s.refresh[value]
+	rec, ok := s.refresh[tokenKey(value)]
 	switch {
 	case !ok:
 		err = oauthError(pixie.ErrInvalidGrant, "unknown refresh token")
@@ -54,6 +54,7 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 	}
 	if err == nil {
 		rec.rotated = true
+		s.persistOrLog(func(d *stateDB) error { return d.putRefresh(tokenKey(value), rec) })
 	}
 	var g grantInfo
 	if rec != nil {

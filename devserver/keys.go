@@ -35,23 +35,32 @@ func newKeyring(keys []jose.JSONWebKey) (*keyring, error) {
 			return nil, err
 		}
 	}
+	if err := checkKeys(keys); err != nil {
+		return nil, err
+	}
+	return &keyring{active: keys}, nil
+}
+
+// checkKeys checks that keys are private signing keys with IDs, RS256 or ES256,
+// one of them RS256.
+func checkKeys(keys []jose.JSONWebKey) error {
 	hasRS256 := false
 	for _, k := range keys {
 		if k.IsPublic() || !k.Valid() || k.KeyID == "" {
-			return nil, errors.New("devserver: each signing key must be a valid private key with a key ID")
+			return errors.New("devserver: each signing key must be a valid private key with a key ID")
 		}
 		switch k.Algorithm {
 		case string(jose.RS256):
 			hasRS256 = true
 		case string(jose.ES256):
 		default:
-			return nil, fmt.Errorf("devserver: signing key %s has algorithm %q; use RS256 or ES256", k.KeyID, k.Algorithm)
+			return fmt.Errorf("devserver: signing key %s has algorithm %q; use RS256 or ES256", k.KeyID, k.Algorithm)
 		}
 	}
 	if !hasRS256 {
-		return nil, errors.New("devserver: the signing keys need an RS256 key (OpenID Connect Core section 15.1)")
+		return errors.New("devserver: the signing keys need an RS256 key (OpenID Connect Core section 15.1)")
 	}
-	return &keyring{active: keys}, nil
+	return nil
 }
 
 // GenerateSigningKeys returns a new RS256 key and a new ES256 key, with random key
@@ -133,7 +142,12 @@ func (k *keyring) rotate(now time.Time) error {
 // RotateKeys replaces the signing keys with a new RS256 and ES256 pair. The old
 // public keys stay in the JWKS for [Options.KeyRetention], so tokens they signed
 // still verify.
-func (s *Server) RotateKeys() error { return s.keys.rotate(s.now()) }
+func (s *Server) RotateKeys() error {
+	if err := s.keys.rotate(s.now()); err != nil {
+		return err
+	}
+	return s.persist(func(d *stateDB) error { return d.saveKeys(s.keys) })
+}
 
 // KeySet returns the published public keys, as served at the jwks_uri.
 func (s *Server) KeySet() jose.JSONWebKeySet {

@@ -60,6 +60,14 @@ type Options struct {
 	// generated. RS256 is used for ID tokens and JWT access tokens.
 	SigningKeys []jose.JSONWebKey
 
+	// StatePath, when set, is a SQLite database file (created with mode 0600)
+	// that keeps registered clients, issued access and refresh tokens and the
+	// signing keys, so a restarted server accepts the tokens it issued, publishes
+	// the same keys, and knows dynamically registered clients. Clients in
+	// Options replace saved ones with the same ID. Empty keeps all in memory.
+	// Call [Server.Close] when done.
+	StatePath string
+
 	// Faults are injected from the start; change them later with
 	// [Server.SetFaults] or PUT /admin/faults.
 	Faults Faults

@@ -34,14 +34,17 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	var owner string
-	if rt, ok := s.refresh[token]; ok {
+	key := tokenKey(token)
+	if rt, ok := s.refresh[key]; ok {
 		if owner = rt.clientID; owner == c.ID {
 			rt.revoked = true
+			s.persistOrLog(func(d *stateDB) error { return d.putRefresh(key, rt) })
 			s.revokeFamilyLocked(rt.family)
 		}
-	} else if at, ok := s.access[token]; ok {
+	} else if at, ok := s.access[key]; ok {
 		if owner = at.clientID; owner == c.ID {
 			at.revoked = true
+			s.persistOrLog(func(d *stateDB) error { return d.putAccess(key, at) })
 		}
 	}
 	s.mu.Unlock()

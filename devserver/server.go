@@ -24,6 +24,7 @@ type Server struct {
 	handler http.Handler
 	keys    *keyring
 	metrics *metrics
+	state   *stateDB // nil without Options.StatePath
 
 	faultsMu sync.Mutex
 	faults   Faults
@@ -56,15 +57,31 @@ func New(opts Options) (*Server, error) {
 	if opts.DeviceInterval%time.Second != 0 {
 		return nil, fmt.Errorf("devserver: DeviceInterval %s is not a whole number of seconds", opts.DeviceInterval)
 	}
-	keys, err := newKeyring(opts.SigningKeys)
-	if err != nil {
-		return nil, err
+	var state *stateDB
+	var keys *keyring
+	if opts.StatePath != "" {
+		if state, err = openState(opts.StatePath); err != nil {
+			return nil, err
+		}
+		if keys, err = state.loadKeys(); err != nil {
+			state.db.Close()
+			return nil, fmt.Errorf("devserver: state file %s: %w", opts.StatePath, err)
+		}
+	}
+	if keys == nil {
+		if keys, err = newKeyring(opts.SigningKeys); err != nil {
+			if state != nil {
+				state.db.Close()
+			}
+			return nil, err
+		}
 	}
 	s := &Server{
 		opts:       opts,
 		issuer:     iss,
 		logger:     opts.Logger,
 		keys:       keys,
+		state:      state,
 		metrics:    newMetrics(),
 		faults:     opts.Faults,
 		clients:    map[string]*Client{},
@@ -82,28 +99,55 @@ func New(opts Options) (*Server, error) {
 		formTokens: map[string]time.Time{},
 		dpopNonce:  randomString(16),
 	}
-	if err := s.faults.validate(); err != nil {
+	if err := s.setup(); err != nil {
+		s.Close()
 		return nil, err
 	}
-	for _, c := range opts.Clients {
+	s.handler = s.routes()
+	return s, nil
+}
+
+// setup registers the configured clients and users, and restores the saved
+// state.
+func (s *Server) setup() error {
+	if err := s.faults.validate(); err != nil {
+		return err
+	}
+	for _, c := range s.opts.Clients {
 		if err := s.AddClient(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, u := range opts.Users {
+	for _, u := range s.opts.Users {
 		if u.Username == "" || u.Password.IsZero() {
-			return nil, errors.New("devserver: a user needs a username and a password")
+			return errors.New("devserver: a user needs a username and a password")
 		}
 		if _, dup := s.users[u.Username]; dup {
-			return nil, fmt.Errorf("devserver: user %s is registered twice", u.Username)
+			return fmt.Errorf("devserver: user %s is registered twice", u.Username)
 		}
 		if u.Subject == "" {
 			u.Subject = u.Username
 		}
 		s.users[u.Username] = &u
 	}
-	s.handler = s.routes()
-	return s, nil
+	if s.state == nil {
+		return nil
+	}
+	saved, err := s.state.clients()
+	if err != nil {
+		return fmt.Errorf("devserver: state file: %w", err)
+	}
+	for _, c := range saved {
+		if _, ok := s.clients[c.ID]; !ok {
+			if err := s.AddClient(c); err != nil {
+				return fmt.Errorf("devserver: state file: %w", err)
+			}
+		}
+	}
+	if err := s.state.loadTokens(s, s.now()); err != nil {
+		return fmt.Errorf("devserver: state file: %w", err)
+	}
+	return s.persist(func(d *stateDB) error { return d.saveKeys(s.keys) })
 }
 
 func checkIssuer(raw string) (string, error) {

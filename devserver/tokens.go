@@ -106,12 +106,31 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 	if rt != nil && s.clients[g.clientID].public() {
 		rt.boundJKT = g.jkt
 	}
-	if _, ok := s.families[g.family]; !ok {
-		s.families[g.family] = &family{}
+	f, known := s.families[g.family]
+	if !known {
+		f = &family{}
 	}
-	s.access[resp.AccessToken] = rec
+	atKey, rtKey := tokenKey(resp.AccessToken), tokenKey(resp.RefreshToken)
+	err = s.persist(func(d *stateDB) error {
+		if rt != nil {
+			if err := d.putRefresh(rtKey, rt); err != nil {
+				return err
+			}
+		}
+		if !known {
+			if err := d.putFamily(g.family, f); err != nil {
+				return err
+			}
+		}
+		return d.putAccess(atKey, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.families[g.family] = f
+	s.access[atKey] = rec
 	if rt != nil {
-		s.refresh[resp.RefreshToken] = rt
+		s.refresh[rtKey] = rt
 	}
 	return resp, nil
 }
@@ -185,7 +204,7 @@ func userClaims(u *User, scope []string) map[string]any {
 func (s *Server) activeAccess(token string, now time.Time) (*accessRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.access[token]
+	rec, ok := s.access[tokenKey(token)]
 	if !ok || rec.revoked || s.families[rec.family].revoked || !now.Before(rec.expiry) {
 		return nil, false
 	}
@@ -197,7 +216,7 @@ func (s *Server) activeAccess(token string, now time.Time) (*accessRecord, bool)
 func (s *Server) activeRefresh(token string, now time.Time) (*refreshRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.refresh[token]
+	rec, ok := s.refresh[tokenKey(token)]
 	if !ok || rec.rotated || rec.revoked || s.families[rec.family].revoked || !now.Before(rec.expiry) {
 		return nil, false
 	}
@@ -206,9 +225,18 @@ func (s *Server) activeRefresh(token string, now time.Time) (*refreshRecord, boo
 
 // revokeFamilyLocked revokes every token descending from one grant. s.mu is held.
 func (s *Server) revokeFamilyLocked(id string) {
-	if f, ok := s.families[id]; ok {
-		f.revoked = true
-	} else {
-		s.families[id] = &family{revoked: true}
+	f, ok := s.families[id]
+	if !ok {
+		f = &family{}
+		s.families[id] = f
 	}
+	f.revoked = true
+	s.persistOrLog(func(d *stateDB) error { return d.putFamily(id, f) })
+}
+
+// tokenKey is the key under which a token is stored: its SHA-256 digest, so the
+// server's state (and its database, if any) holds no usable token.
+func tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

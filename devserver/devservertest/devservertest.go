@@ -68,7 +68,7 @@ var sharedKeys = sync.OnceValues(devserver.GenerateSigningKeys)
 // all with [RedirectURL], and the user "alice" with password "wonderland".
 // AutoApprove is on unless an option turns it off. Options apply after these
 // defaults, so they may add clients or replace any setting. The server closes
-// when the test ends.
+// when the test ends (see [devserver.Server.Close]).
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	keys, err := sharedKeys()
@@ -113,7 +113,12 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	ts.Config.Handler = srv
 	ts.Start()
 	s.HTTP = ts
-	tb.Cleanup(ts.Close)
+	tb.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			tb.Errorf("devservertest: closing the server: %v", err)
+		}
+	})
 	return s
 }
 

@@ -171,6 +171,9 @@ func errorResponse(op string, resp *http.Response, body []byte, now time.Time) *
 	if decodeErrorFields(resp.Header.Get("Content-Type"), body, &f) {
 		e.Code, e.Description, e.URI = f.Code, f.Description, f.URI
 	}
+	if loc, err := resp.Location(); err == nil && resp.StatusCode/100 == 3 {
+		e.Err = fmt.Errorf("the endpoint redirects to %s; redirects are not followed, configure the endpoint's final URL", endpointForLog(loc.String()))
+	}
 	return e
 }
 
@@ -233,11 +236,17 @@ func redactURLError(err error) error {
 	return err
 }
 
+// httpClient returns the client to send with: a copy of c.HTTP that does not
+// follow redirects. A token endpoint has no reason to redirect, and following a
+// 307 or 308 would post the client's credentials and grant to the redirect's
+// target, which CheckURL never saw.
 func (c *Client) httpClient() *http.Client {
+	hc := *defaultHTTP
 	if c.HTTP != nil {
-		return c.HTTP
+		hc = *c.HTTP
 	}
-	return defaultHTTP
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
 }
 
 func (c *Client) now() time.Time {

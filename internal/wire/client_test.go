@@ -501,3 +501,41 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("ReadBody(MaxBody+1 bytes) error = %v, want ErrBodyTooLarge", err)
 	}
 }
+
+// TestPostDoesNotFollowRedirects checks that a token endpoint's redirect is
+// reported, not followed: following a 307 or 308 would post the client's
+// credentials and grant to wherever the redirect points, past CheckURL.
+func TestPostDoesNotFollowRedirects(t *testing.T) {
+	var leaked atomic.Int32
+	elsewhere := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		leaked.Add(1)
+		statuses("")(w, r, 1)
+	})
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				http.Redirect(w, r, elsewhere.URL+"/token", status)
+			})
+			own := &http.Client{Timeout: time.Minute}
+			for _, hc := range []*http.Client{nil, own} {
+				c := &wire.Client{HTTP: hc, Retry: wire.Retry{MaxAttempts: 1}}
+				_, err := c.Post(context.Background(), &wire.Request{Op: "token", URL: srv.URL + "/token",
+					Auth: wire.Auth{Method: wire.MethodPost, ClientID: clientID, Secret: clientSecret},
+					Form: url.Values{"code": {"the-code"}}})
+				var we *wire.Error
+				if !errors.As(err, &we) || we.StatusCode != status {
+					t.Errorf("err = %v, want a *wire.Error with status %d", err, status)
+				}
+				if msg := err.Error(); !strings.Contains(msg, "redirects to "+elsewhere.URL+"/token") {
+					t.Errorf("error %q does not name the redirect's target", msg)
+				}
+			}
+			if own.CheckRedirect != nil || own.Timeout != time.Minute {
+				t.Error("Post changed the caller's http.Client")
+			}
+		})
+	}
+	if got := leaked.Load(); got != 0 {
+		t.Errorf("the redirect target received %d requests, want 0", got)
+	}
+}

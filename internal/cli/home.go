@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// configFile is the name of the profiles file in pixie's home.
+const configFile = "config.yaml"
+
+// fileConfig is the content of config.yaml.
+type fileConfig struct {
+	Profiles map[string]Settings `yaml:"profiles"`
+}
+
+// home returns pixie's directory: $PIXIE_HOME, else $XDG_CONFIG_HOME/pixie,
+// else ~/.config/pixie.
+func (a *app) home() (string, error) {
+	if h := a.getenv("PIXIE_HOME"); h != "" {
+		return h, nil
+	}
+	// The XDG Base Directory specification says to ignore a relative path.
+	if x := a.getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "pixie"), nil
+	}
+	h := a.getenv("HOME")
+	if h == "" {
+		return "", errors.New("no home directory: set PIXIE_HOME")
+	}
+	return filepath.Join(h, ".config", "pixie"), nil
+}
+
+// loadConfig reads config.yaml; a missing file is an empty configuration.
+func (a *app) loadConfig() (*fileConfig, string, error) {
+	dir, err := a.home()
+	if err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, configFile)
+	c := &fileConfig{Profiles: map[string]Settings{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, path, nil
+	}
+	if err != nil {
+		return nil, path, err
+	}
+	if err := yaml.Unmarshal(b, c); err != nil {
+		return nil, path, fmt.Errorf("%s: %w", path, err)
+	}
+	if c.Profiles == nil {
+		c.Profiles = map[string]Settings{}
+	}
+	return c, path, nil
+}
+
+// saveConfig writes config.yaml atomically, in a 0700 directory, mode 0600.
+func saveConfig(path string, c *fileConfig) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".config-*.yaml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// profileSettings returns the selected profile's settings and whether it exists.
+func (a *app) profileSettings() (Settings, bool, error) {
+	c, _, err := a.loadConfig()
+	if err != nil {
+		return Settings{}, false, err
+	}
+	s, ok := c.Profiles[a.profileName()]
+	return s, ok, nil
+}
+
+// saveProfile stores s as the selected profile.
+func (a *app) saveProfile(s Settings) error {
+	c, path, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	c.Profiles[a.profileName()] = s
+	if err := saveConfig(path, c); err != nil {
+		return fmt.Errorf("save profile %q: %w", a.profileName(), err)
+	}
+	return nil
+}

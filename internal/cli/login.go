@@ -1,0 +1,361 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdp/qrterminal/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/oidc"
+)
+
+// loginOptions are the options of pixie login.
+type loginOptions struct {
+	*app
+	settings    *settingsFlags
+	redirectURI string
+	noBrowser   bool
+	timeout     time.Duration
+}
+
+// hooks stand in for the user in quickstart: they play the browser.
+type hooks struct {
+	// authorize follows an authorization URL to the redirect back to the
+	// client, and delivers it there.
+	authorize func(ctx context.Context, authURL string) error
+	// device approves a device authorization.
+	device func(ctx context.Context, da *pixie.DeviceAuth) error
+}
+
+func newLoginCmd(a *app) *cobra.Command {
+	opts := &loginOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in and save the profile and its tokens",
+		Long: `Log in with the authorization code grant (the default: a browser and a
+loopback redirect on 127.0.0.1), the device grant (a code to enter on another
+device), or client credentials, then save the settings given into the profile
+and the tokens into the sealed store.`,
+		Example: `  pixie login --issuer https://id.example.com --client-id cli --scope "openid offline_access"
+  pixie login --profile ci --issuer https://id.example.com --client-id svc --client-secret-env SVC_SECRET --grant client_credentials
+  pixie login --grant device_code --provider github --client-id Iv1.abc`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), opts) },
+	}
+	opts.settings = addSettingsFlags(cmd, true)
+	cmd.Flags().StringVar(&opts.redirectURI, "redirect-uri", "", "loopback redirect `URI` such as http://127.0.0.1:8765/callback (default: a random port)")
+	cmd.Flags().BoolVar(&opts.noBrowser, "no-browser", false, "do not open a browser; only print the URL")
+	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up after `DURATION` without a completed login")
+	return cmd
+}
+
+func runLogin(ctx context.Context, opts *loginOptions) error {
+	if opts.timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	base, _, err := opts.profileSettings()
+	if err != nil {
+		return err
+	}
+	s, err := opts.settings.apply(base)
+	if err != nil {
+		return err
+	}
+	if opts.settings.fs.Changed("redirect-uri") {
+		s.RedirectURI = opts.redirectURI
+		if err := s.check(); err != nil {
+			return err
+		}
+	}
+	cfg, err := opts.config(ctx, s)
+	if err != nil {
+		return err
+	}
+	st, err := opts.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	lctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	var tok *pixie.Token
+	var subject string
+	switch s.grant() {
+	case grantAuthCode:
+		tok, subject, err = opts.authCode(lctx, cfg, s)
+	case grantDeviceCode:
+		tok, subject, err = opts.deviceCode(lctx, cfg, s)
+	case grantClientCredentials:
+		tok, err = cfg.ClientCredentials(lctx, s.requestOptions()...)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("login timed out after %s without completing; run pixie login again (--timeout sets the limit)", opts.timeout)
+		}
+		if errors.Is(err, pixie.ErrInvalidClient) {
+			err = fmt.Errorf("client authentication failed for client %q: check the client ID and secret: %w", s.ClientID, err)
+		}
+		// A failed login is a failure, not a request to log in again.
+		return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
+	}
+	if subject == "" {
+		subject = opts.introspectSubject(ctx, cfg, tok)
+	}
+
+	s.Grant = s.grant()
+	if err := opts.saveProfile(s); err != nil {
+		return err
+	}
+	src := cfg.RefreshSource(pixie.SourceOptions{Store: st, Key: opts.profileName()})
+	if err := src.Put(ctx, tok); err != nil {
+		return err
+	}
+	who := ""
+	if subject != "" {
+		who = " as " + subject
+	}
+	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s; %s.\n", opts.profileName(), who, expiryPhrase(tok, opts.now()))
+	return nil
+}
+
+// expiryPhrase describes when tok expires.
+func expiryPhrase(tok *pixie.Token, now time.Time) string {
+	if tok.Expiry.IsZero() {
+		return "the access token has no expiry"
+	}
+	return fmt.Sprintf("the access token expires at %s (in %s)", tok.Expiry.UTC().Format(time.RFC3339), tok.ExpiresIn(now).Round(time.Second))
+}
+
+// authCode runs the authorization code grant with PKCE through a loopback
+// redirect (RFC 8252 section 7.3), and returns the token and the subject of its
+// verified ID token.
+func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settings) (*pixie.Token, string, error) {
+	host, path := "127.0.0.1", "/callback"
+	port := "0"
+	if s.RedirectURI != "" {
+		u, _, err := loopbackRedirect(s.RedirectURI)
+		if err != nil {
+			return nil, "", err
+		}
+		host, path = u.Hostname(), u.EscapedPath()
+		if u.Port() != "" {
+			port = u.Port()
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, "", fmt.Errorf("listen for the redirect on %s: %w", net.JoinHostPort(host, port), err)
+	}
+	_, boundPort, _ := net.SplitHostPort(ln.Addr().String())
+	cfg.RedirectURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, boundPort), Path: path}).String()
+
+	ar, err := cfg.NewAuthRequest(ctx, s.requestOptions()...)
+	if err != nil {
+		ln.Close()
+		return nil, "", err
+	}
+	type result struct {
+		tok *pixie.Token
+		err error
+	}
+	done := make(chan result, 1)
+	var once sync.Once
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		handled := false
+		once.Do(func() {
+			handled = true
+			tok, err := cfg.HandleCallback(ctx, ar, r.URL.Query())
+			if err != nil {
+				callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+err.Error()+" Return to the terminal and run pixie login again.")
+			} else {
+				callbackPage(w, http.StatusOK, "Logged in", "You are logged in. You can close this tab and return to the terminal.")
+			}
+			done <- result{tok, err}
+		})
+		if !handled {
+			callbackPage(w, http.StatusConflict, "Login already finished", "This login has already finished. You can close this tab.")
+		}
+	})}
+	go srv.Serve(ln)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+
+	fmt.Fprintf(a.stderr, "Open this URL to log in: %s\n", ar.URL)
+	a.open(ctx, ar.URL, func(ctx context.Context) error { return a.hooks.authorize(ctx, ar.URL) })
+
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, "", r.err
+		}
+		sub, err := a.idSubject(ctx, cfg, r.tok, ar.Nonce)
+		return r.tok, sub, err
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+}
+
+// open shows url to the user: through the quickstart hook when there is one,
+// otherwise in the browser unless --no-browser.
+func (a *loginOptions) open(ctx context.Context, u string, hook func(context.Context) error) {
+	if a.hooks != nil {
+		go func() {
+			if err := hook(ctx); err != nil {
+				fmt.Fprintf(a.stderr, "browser: %v\n", err)
+			}
+		}()
+		return
+	}
+	if a.noBrowser {
+		return
+	}
+	if err := a.openBrowser(u); err != nil {
+		fmt.Fprintf(a.stderr, "Could not open a browser (%v); open the URL yourself.\n", err)
+	}
+}
+
+// openBrowser starts $BROWSER, or the system's URL opener, on u, without
+// waiting for it.
+func (a *app) openBrowser(u string) error {
+	var argv []string
+	if b := strings.Fields(a.getenv("BROWSER")); len(b) > 0 {
+		argv = append(b, u)
+	} else {
+		switch runtime.GOOS {
+		case "darwin":
+			argv = []string{"open", u}
+		case "windows":
+			argv = []string{"rundll32", "url.dll,FileProtocolHandler", u}
+		default:
+			argv = []string{"xdg-open", u}
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}
+
+// callbackPage answers the browser at the redirect URI.
+func callbackPage(w http.ResponseWriter, status int, title, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>pixie: %s</title></head>\n<body><h1>%s</h1>\n<p>%s</p></body></html>\n",
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(msg))
+}
+
+// loopbackRedirect checks a --redirect-uri: http on a loopback host (RFC 8252
+// section 7.3), and returns it parsed with its listen address.
+func loopbackRedirect(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, "", fmt.Errorf("--redirect-uri %q: want http://127.0.0.1:PORT/PATH", raw)
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "::1", "localhost":
+	default:
+		return nil, "", fmt.Errorf("--redirect-uri %q: the host must be loopback (127.0.0.1, [::1] or localhost)", raw)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, u.Host, nil
+}
+
+// idSubject verifies the ID token of tok, when there is one and the server
+// publishes its keys, and returns its subject.
+func (a *app) idSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token, nonce string) (string, error) {
+	if tok.IDToken.IsZero() || cfg.Endpoint.JWKSURL == "" || cfg.Endpoint.Issuer == "" {
+		return "", nil
+	}
+	v, err := oidc.NewVerifier(oidc.VerifierConfig{
+		ClientID:   cfg.ClientID,
+		Issuer:     cfg.Endpoint.Issuer,
+		JWKSURL:    cfg.Endpoint.JWKSURL,
+		HTTPClient: cfg.HTTPClient,
+	})
+	if err != nil {
+		return "", err
+	}
+	var opts []oidc.VerifyOption
+	if nonce != "" {
+		opts = append(opts, oidc.WithNonce(nonce))
+	}
+	id, err := v.VerifyToken(ctx, tok, opts...)
+	if err != nil {
+		return "", fmt.Errorf("the ID token does not verify: %w", err)
+	}
+	return id.Subject, nil
+}
+
+// introspectSubject asks the server whom tok belongs to, when it offers
+// introspection; failures leave the subject unknown.
+func (a *app) introspectSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token) string {
+	if cfg.Endpoint.IntrospectionURL == "" {
+		return ""
+	}
+	in, err := cfg.Introspect(ctx, tok.AccessToken, pixie.HintAccessToken)
+	if err != nil || !in.Active {
+		return ""
+	}
+	if in.Username != "" {
+		return in.Username
+	}
+	return in.Subject
+}
+
+// deviceCode runs the device authorization grant (RFC 8628).
+func (a *loginOptions) deviceCode(ctx context.Context, cfg *pixie.Config, s Settings) (*pixie.Token, string, error) {
+	if cfg.Endpoint.DeviceAuthURL == "" {
+		return nil, "", usagef("the server has no device authorization endpoint: give --device-url URL")
+	}
+	da, err := cfg.DeviceAuth(ctx, s.requestOptions()...)
+	if err != nil {
+		return nil, "", err
+	}
+	fmt.Fprintf(a.stderr, "To log in, open %s and enter the code: %s\n", da.VerificationURI, da.UserCode)
+	link := da.VerificationURI
+	if da.VerificationURIComplete != "" {
+		link = da.VerificationURIComplete
+		fmt.Fprintf(a.stderr, "Or open %s\n", da.VerificationURIComplete)
+		if a.isTerminal(a.stderr) {
+			qrterminal.GenerateWithConfig(da.VerificationURIComplete, qrterminal.Config{
+				Level: qrterminal.L, Writer: a.stderr, HalfBlocks: true,
+				BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
+				WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE, QuietZone: 1,
+			})
+		}
+	}
+	a.open(ctx, link, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
+	stop := a.spinner("Waiting for approval")
+	tok, err := cfg.DeviceToken(ctx, da)
+	stop()
+	if err != nil {
+		return nil, "", err
+	}
+	sub, err := a.idSubject(ctx, cfg, tok, "")
+	return tok, sub, err
+}

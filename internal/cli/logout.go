@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pixieauth/pixie"
+)
+
+// logoutOptions are the options of pixie logout.
+type logoutOptions struct {
+	*app
+	settings *settingsFlags
+	noRevoke bool
+}
+
+func newLogoutCmd(a *app) *cobra.Command {
+	opts := &logoutOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "Revoke the profile's tokens and delete them",
+		Long: `Revoke the profile's refresh token and access token at the server (RFC 7009),
+when it has a revocation endpoint, then delete them from the store. The profile's
+settings stay, so pixie login needs no flags to log in again.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLogout(cmd.Context(), opts) },
+	}
+	opts.settings = addSettingsFlags(cmd, false)
+	cmd.Flags().BoolVar(&opts.noRevoke, "no-revoke", false, "delete the tokens locally without revoking them at the server")
+	return cmd
+}
+
+func runLogout(ctx context.Context, opts *logoutOptions) error {
+	name := opts.profileName()
+	st, err := opts.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, _, err := st.Load(ctx, name)
+	if errors.Is(err, pixie.ErrNotFound) {
+		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	revoked := false
+	if !opts.noRevoke {
+		base, _, err := opts.profileSettings()
+		if err != nil {
+			return err
+		}
+		s, err := opts.settings.apply(base)
+		if err != nil {
+			return err
+		}
+		cfg, err := opts.config(ctx, s)
+		if err != nil {
+			return err
+		}
+		if cfg.Endpoint.RevocationURL != "" {
+			if err := cfg.RevokeToken(ctx, tok); err != nil {
+				return fmt.Errorf("revoke the tokens of profile %q: %w\nThe tokens were kept; pixie logout --no-revoke deletes them without revoking", name, err)
+			}
+			revoked = true
+		}
+	}
+	if err := st.Delete(ctx, name); err != nil {
+		return err
+	}
+	switch {
+	case revoked:
+		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens revoked at the server and deleted.\n", name)
+	case opts.noRevoke:
+		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens deleted (not revoked at the server).\n", name)
+	default:
+		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens deleted; the server has no revocation endpoint, so they stay valid until they expire.\n", name)
+	}
+	return nil
+}

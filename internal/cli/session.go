@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/sqlitestore"
+)
+
+// session is a profile opened for use: its settings, its OAuth client and the
+// token store. Close it when done.
+type session struct {
+	// key names the profile's token in the store: the profile name, or for
+	// flags used without a profile, a name derived from the client.
+	key      string
+	settings Settings
+	cfg      *pixie.Config
+	store    *sqlitestore.Store
+}
+
+// openSession merges the selected profile with the flags of sf and opens the
+// token store. Without a profile, flags that name a server and a client are
+// enough; with neither, the error says how to log in (exit code 4).
+func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
+	base, exists, err := a.profileSettings()
+	if err != nil {
+		return nil, err
+	}
+	s, err := sf.apply(base)
+	if err != nil {
+		return nil, err
+	}
+	name := a.profileName()
+	if !exists && !s.configured() {
+		return nil, &exitError{code: ExitLoginRequired, err: fmt.Errorf(
+			"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
+	}
+	key := name
+	if !exists && !a.profileExplicit() {
+		key = adHocKey(s)
+	}
+	cfg, err := a.config(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return nil, err
+	}
+	return &session{key: key, settings: s, cfg: cfg, store: st}, nil
+}
+
+// adHocKey names the token of settings given by flags alone, so that the same
+// flags find the cached token again and different ones do not.
+func adHocKey(s Settings) string {
+	h := sha256.New()
+	for _, v := range []string{s.Issuer, s.Provider, s.TokenURL, s.ClientID, s.grant(), strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " ")} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	return "flags:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func (se *session) Close() error { return se.store.Close() }
+
+// source returns the token source of the session's grant: client credentials
+// fetch a new token; the other grants refresh the stored one. skew is the least
+// lifetime a token must have to be served (0: the default).
+func (se *session) source(skew time.Duration) *pixie.Source {
+	opt := pixie.SourceOptions{
+		Store: se.store,
+		Key:   se.key,
+		Skew:  skew,
+		// A command lives for one request: no background refresh.
+		RefreshAhead: 1,
+		Logger:       se.cfg.Logger,
+	}
+	if se.settings.grant() == grantClientCredentials {
+		return se.cfg.ClientCredentialsSource(opt, se.settings.requestOptions()...)
+	}
+	return se.cfg.RefreshSource(opt)
+}
+
+// token returns a valid token of the session, renewed when needed, with at
+// least minTTL left when minTTL is set; force renews it in any case.
+func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Duration) (*pixie.Token, *pixie.Source, error) {
+	src := se.source(minTTL)
+	tok, err := src.Token(ctx)
+	if err == nil && (force || (minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL)) {
+		// Token has loaded the stored token, so the Source renews it rather
+		// than adopting the stored one.
+		tok, err = src.ForceRefresh(ctx)
+	}
+	if err != nil {
+		return nil, nil, a.explain(se, err)
+	}
+	if minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
+		return nil, nil, fmt.Errorf("the server issued a token valid for %s, less than --min-ttl %s", tok.ExpiresIn(a.now()).Round(time.Second), minTTL)
+	}
+	return tok, src, nil
+}
+
+// explain turns a token failure into the error shown to the user.
+func (a *app) explain(se *session, err error) error {
+	switch {
+	case errors.Is(err, pixie.ErrNoToken):
+		return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
+	case errors.Is(err, pixie.ErrInvalidClient):
+		return fmt.Errorf("client authentication failed for client %q: check the client ID and secret: %w", se.settings.ClientID, err)
+	case pixie.LoginRequired(err):
+		return loginRequired(a.profileName(), fmt.Errorf("the server rejected the stored grant: %w", err))
+	}
+	return err
+}

@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/provider"
+)
+
+// Grant types the pixie command can log in with.
+const (
+	grantAuthCode          = "authorization_code"
+	grantDeviceCode        = "device_code"
+	grantClientCredentials = "client_credentials"
+)
+
+var grants = []string{grantAuthCode, grantDeviceCode, grantClientCredentials}
+
+// Settings say which server and client a profile uses. They are saved in
+// config.yaml under the profile's name; flags override them field by field.
+// They never hold a secret, only where to find one.
+type Settings struct {
+	Issuer         string            `yaml:"issuer,omitempty" json:"issuer,omitempty"`
+	Provider       string            `yaml:"provider,omitempty" json:"provider,omitempty"`
+	ProviderParams map[string]string `yaml:"provider_params,omitempty" json:"provider_params,omitempty"`
+	AuthURL        string            `yaml:"auth_url,omitempty" json:"auth_url,omitempty"`
+	TokenURL       string            `yaml:"token_url,omitempty" json:"token_url,omitempty"`
+	DeviceURL      string            `yaml:"device_url,omitempty" json:"device_url,omitempty"`
+	RevokeURL      string            `yaml:"revoke_url,omitempty" json:"revoke_url,omitempty"`
+	IntrospectURL  string            `yaml:"introspect_url,omitempty" json:"introspect_url,omitempty"`
+
+	ClientID         string `yaml:"client_id,omitempty" json:"client_id,omitempty"`
+	ClientSecretEnv  string `yaml:"client_secret_env,omitempty" json:"client_secret_env,omitempty"`
+	ClientSecretFile string `yaml:"client_secret_file,omitempty" json:"client_secret_file,omitempty"`
+	ClientSecretCmd  string `yaml:"client_secret_cmd,omitempty" json:"client_secret_cmd,omitempty"`
+	AuthMethod       string `yaml:"auth_method,omitempty" json:"auth_method,omitempty"`
+	PrivateKey       string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
+
+	Grant       string            `yaml:"grant,omitempty" json:"grant,omitempty"`
+	Scopes      []string          `yaml:"scopes,omitempty" json:"scopes,omitempty"`
+	Audience    string            `yaml:"audience,omitempty" json:"audience,omitempty"`
+	Resources   []string          `yaml:"resources,omitempty" json:"resources,omitempty"`
+	Params      map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
+	RedirectURI string            `yaml:"redirect_uri,omitempty" json:"redirect_uri,omitempty"`
+}
+
+// settingsFlags binds the provider and client flags of a command.
+type settingsFlags struct {
+	fs *pflag.FlagSet
+	s  Settings
+	// Raw forms of the repeatable and map flags.
+	scopes, resources, params, providerParams []string
+	// literalSecret catches --client-secret, which is refused.
+	literalSecret string
+}
+
+// addSettingsFlags registers the provider and client flags on cmd. withGrant
+// adds --grant.
+func addSettingsFlags(cmd *cobra.Command, withGrant bool) *settingsFlags {
+	f := &settingsFlags{fs: cmd.Flags()}
+	fs := cmd.Flags()
+	fs.StringVar(&f.s.Issuer, "issuer", "", "issuer `URL`; endpoints come from its discovery document")
+	fs.StringVar(&f.s.Provider, "provider", "", "provider preset `NAME`: "+strings.Join(provider.Names(), ", "))
+	fs.StringArrayVar(&f.providerParams, "provider-param", nil, "parameter `k=v` of the provider preset, such as tenant=contoso (repeatable)")
+	fs.StringVar(&f.s.AuthURL, "auth-url", "", "authorization endpoint `URL`")
+	fs.StringVar(&f.s.TokenURL, "token-url", "", "token endpoint `URL`")
+	fs.StringVar(&f.s.DeviceURL, "device-url", "", "device authorization endpoint `URL`")
+	fs.StringVar(&f.s.RevokeURL, "revoke-url", "", "revocation endpoint `URL`")
+	fs.StringVar(&f.s.IntrospectURL, "introspect-url", "", "introspection endpoint `URL`")
+	fs.StringVar(&f.s.ClientID, "client-id", "", "client `ID`")
+	fs.StringVar(&f.s.ClientSecretEnv, "client-secret-env", "", "read the client secret from environment variable `VAR`")
+	fs.StringVar(&f.s.ClientSecretFile, "client-secret-file", "", "read the client secret from `FILE` (mode 0600)")
+	fs.StringVar(&f.s.ClientSecretCmd, "client-secret-cmd", "", "read the client secret from the output of `CMD` (run without a shell)")
+	fs.StringVar(&f.literalSecret, "client-secret", "", "refused: use --client-secret-env, --client-secret-file or --client-secret-cmd")
+	_ = fs.MarkHidden("client-secret")
+	fs.StringVar(&f.s.AuthMethod, "auth-method", "", "client authentication `METHOD`: client_secret_basic, client_secret_post, none, client_secret_jwt, private_key_jwt")
+	fs.StringVar(&f.s.PrivateKey, "private-key", "", "PEM private key `FILE` for private_key_jwt")
+	fs.StringArrayVar(&f.scopes, "scope", nil, "`SCOPE` to request (repeatable or space-separated)")
+	fs.StringVar(&f.s.Audience, "audience", "", "`AUDIENCE` of the token")
+	fs.StringArrayVar(&f.resources, "resource", nil, "resource `URI` the token is for (RFC 8707, repeatable)")
+	fs.StringArrayVar(&f.params, "param", nil, "extra request parameter `k=v` (repeatable)")
+	if withGrant {
+		fs.StringVar(&f.s.Grant, "grant", "", "grant `TYPE`: authorization_code (default), device_code, client_credentials")
+		_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions(grants, cobra.ShellCompDirectiveNoFileComp))
+	}
+	_ = cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(provider.Names(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("auth-method", cobra.FixedCompletions([]string{
+		string(pixie.ClientSecretBasic), string(pixie.ClientSecretPost), string(pixie.AuthNone),
+		string(pixie.ClientSecretJWT), string(pixie.PrivateKeyJWT),
+	}, cobra.ShellCompDirectiveNoFileComp))
+	return f
+}
+
+// literalSecretError explains why a secret on the command line is refused.
+var literalSecretError = errors.New(`--client-secret is refused: a secret given on the command line is visible to every user of this machine in the process list and is kept in your shell history.
+Give it another way:
+  --client-secret-env VAR    read it from an environment variable
+  --client-secret-file FILE  read it from a file only you can read (chmod 600)
+  --client-secret-cmd CMD    read it from a command's output, such as "pass show my/client"`)
+
+// apply overlays the flags the user set on base and returns the result.
+func (f *settingsFlags) apply(base Settings) (Settings, error) {
+	if f.fs.Changed("client-secret") {
+		return Settings{}, usageErr(literalSecretError)
+	}
+	s := base
+	s.ProviderParams = maps.Clone(base.ProviderParams)
+	s.Params = maps.Clone(base.Params)
+	str := map[string]*string{
+		"issuer": &s.Issuer, "provider": &s.Provider, "auth-url": &s.AuthURL, "token-url": &s.TokenURL,
+		"device-url": &s.DeviceURL, "revoke-url": &s.RevokeURL, "introspect-url": &s.IntrospectURL,
+		"client-id": &s.ClientID, "auth-method": &s.AuthMethod, "private-key": &s.PrivateKey,
+		"audience": &s.Audience, "grant": &s.Grant,
+	}
+	src := map[string]string{
+		"issuer": f.s.Issuer, "provider": f.s.Provider, "auth-url": f.s.AuthURL, "token-url": f.s.TokenURL,
+		"device-url": f.s.DeviceURL, "revoke-url": f.s.RevokeURL, "introspect-url": f.s.IntrospectURL,
+		"client-id": f.s.ClientID, "auth-method": f.s.AuthMethod, "private-key": f.s.PrivateKey,
+		"audience": f.s.Audience, "grant": f.s.Grant,
+	}
+	for name, dst := range str {
+		if f.fs.Changed(name) {
+			*dst = src[name]
+		}
+	}
+	// The secret's source is one setting: naming a new one replaces the old.
+	if f.fs.Changed("client-secret-env") || f.fs.Changed("client-secret-file") || f.fs.Changed("client-secret-cmd") {
+		s.ClientSecretEnv, s.ClientSecretFile, s.ClientSecretCmd = f.s.ClientSecretEnv, f.s.ClientSecretFile, f.s.ClientSecretCmd
+	}
+	if f.fs.Changed("scope") {
+		s.Scopes = nil
+		for _, sc := range f.scopes {
+			s.Scopes = append(s.Scopes, strings.Fields(sc)...)
+		}
+	}
+	if f.fs.Changed("resource") {
+		s.Resources = slices.Clone(f.resources)
+	}
+	var err error
+	if f.fs.Changed("param") {
+		if s.Params, err = keyValues("--param", f.params); err != nil {
+			return Settings{}, err
+		}
+	}
+	if f.fs.Changed("provider-param") {
+		if s.ProviderParams, err = keyValues("--provider-param", f.providerParams); err != nil {
+			return Settings{}, err
+		}
+	}
+	return s, s.check()
+}
+
+// keyValues parses k=v arguments of flag.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("%s %q: want key=value", flag, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// check refuses settings that cannot work, before any request is made.
+func (s Settings) check() error {
+	if s.Grant != "" && !slices.Contains(grants, s.Grant) {
+		return usagef("--grant %q: want one of %s", s.Grant, strings.Join(grants, ", "))
+	}
+	n := 0
+	for _, v := range []string{s.ClientSecretEnv, s.ClientSecretFile, s.ClientSecretCmd} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return usagef("give the client secret one way: --client-secret-env, --client-secret-file or --client-secret-cmd")
+	}
+	switch pixie.AuthMethod(s.AuthMethod) {
+	case pixie.AuthAuto, pixie.ClientSecretBasic, pixie.ClientSecretPost, pixie.AuthNone, pixie.ClientSecretJWT, pixie.PrivateKeyJWT:
+	default:
+		return usagef("--auth-method %q: want client_secret_basic, client_secret_post, none, client_secret_jwt or private_key_jwt", s.AuthMethod)
+	}
+	if s.RedirectURI != "" {
+		if _, _, err := loopbackRedirect(s.RedirectURI); err != nil {
+			return usageErr(err)
+		}
+	}
+	return nil
+}
+
+// grant returns the grant type, authorization_code when none is set.
+func (s Settings) grant() string {
+	if s.Grant == "" {
+		return grantAuthCode
+	}
+	return s.Grant
+}
+
+// configured reports whether s names a server.
+func (s Settings) configured() bool {
+	return s.Issuer != "" || s.Provider != "" || s.TokenURL != ""
+}
+
+// endpoint resolves the server's endpoints: a provider preset or discovery of
+// the issuer, with explicit URLs on top.
+func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) {
+	var e pixie.Endpoint
+	switch {
+	case s.Provider != "":
+		var err error
+		if e, err = provider.Lookup(s.Provider, provider.Params(s.ProviderParams)); err != nil {
+			return e, usageErr(err)
+		}
+		if s.Issuer != "" {
+			e.Issuer = s.Issuer
+		}
+	case s.Issuer != "":
+		d := &pixie.Discovery{HTTPClient: a.httpClient()}
+		m, err := d.Discover(ctx, s.Issuer)
+		if err != nil {
+			return e, fmt.Errorf("discover %s: %w", s.Issuer, err)
+		}
+		e = m.Endpoint()
+	}
+	for _, o := range []struct {
+		flag, v string
+		dst     *string
+	}{
+		{"--auth-url", s.AuthURL, &e.AuthURL},
+		{"--token-url", s.TokenURL, &e.TokenURL},
+		{"--device-url", s.DeviceURL, &e.DeviceAuthURL},
+		{"--revoke-url", s.RevokeURL, &e.RevocationURL},
+		{"--introspect-url", s.IntrospectURL, &e.IntrospectionURL},
+	} {
+		if o.v == "" {
+			continue
+		}
+		if u, err := url.Parse(o.v); err != nil || !u.IsAbs() {
+			return e, usagef("%s %q: want an absolute URL", o.flag, o.v)
+		}
+		*o.dst = o.v
+	}
+	if e.TokenURL == "" {
+		return e, usagef("no token endpoint: give --issuer URL, --provider NAME or --token-url URL")
+	}
+	return e, nil
+}
+
+// config builds the OAuth client of settings s, loading its secret.
+func (a *app) config(ctx context.Context, s Settings) (*pixie.Config, error) {
+	if !s.configured() {
+		return nil, usagef("no server configured: give --issuer URL, --provider NAME or --token-url URL")
+	}
+	if s.ClientID == "" {
+		return nil, usagef("no client: give --client-id ID")
+	}
+	e, err := a.endpoint(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &pixie.Config{
+		ClientID:   s.ClientID,
+		AuthMethod: pixie.AuthMethod(s.AuthMethod),
+		Endpoint:   e,
+		Scopes:     s.Scopes,
+		HTTPClient: a.httpClient(),
+		Logger:     a.logger(),
+	}
+	if cfg.ClientSecret, err = a.secret(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.PrivateKey != "" {
+		if cfg.ClientKey, err = readPrivateKey(s.PrivateKey); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := cfg.EffectiveAuthMethod(); err != nil {
+		return nil, usageErr(err)
+	}
+	return cfg, nil
+}
+
+// secret loads the client secret from where s says it is.
+func (a *app) secret(ctx context.Context, s Settings) (pixie.Secret, error) {
+	switch {
+	case s.ClientSecretEnv != "":
+		v := a.getenv(s.ClientSecretEnv)
+		if v == "" {
+			return pixie.Secret{}, fmt.Errorf("client secret: environment variable %s is not set or empty", s.ClientSecretEnv)
+		}
+		return pixie.NewSecret(v), nil
+	case s.ClientSecretFile != "":
+		return pixie.SecretFromFile(s.ClientSecretFile)
+	case s.ClientSecretCmd != "":
+		args := strings.Fields(s.ClientSecretCmd)
+		return pixie.SecretFromCommand(ctx, args[0], args[1:]...)
+	}
+	return pixie.Secret{}, nil
+}
+
+// readPrivateKey reads a PEM-encoded PKCS #8, PKCS #1 or SEC 1 private key.
+func readPrivateKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("private key %s: no PEM block found", path)
+	}
+	var key any
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("private key %s: %w", path, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("private key %s: %T cannot sign", path, key)
+	}
+	return signer, nil
+}
+
+// requestOptions are the per-request options of s: scopes are in the Config.
+func (s Settings) requestOptions() []pixie.Option {
+	var opts []pixie.Option
+	if s.Audience != "" {
+		opts = append(opts, pixie.Audience(s.Audience))
+	}
+	for _, r := range s.Resources {
+		opts = append(opts, pixie.Resource(r))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
+		opts = append(opts, pixie.Param(k, s.Params[k]))
+	}
+	return opts
+}

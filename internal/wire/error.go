@@ -24,8 +24,10 @@ type Error struct {
 
 func (e *Error) Error() string {
 	switch {
-	case e.Code != "":
+	case e.Code != "" && e.Description != "":
 		return e.Op + ": " + e.Code + ": " + e.Description
+	case e.Code != "":
+		return e.Op + ": " + e.Code
 	case e.Err != nil:
 		return e.Op + ": " + e.Err.Error()
 	}

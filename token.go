@@ -77,10 +77,11 @@ func (t *Token) ExpiresIn(now time.Time) time.Duration {
 	return t.Expiry.Sub(now)
 }
 
-// String describes the token without its credentials. Like Format, LogValue and
-// MarshalJSON it has a value receiver, so a Token value is as safe to print as a
-// pointer.
-func (t Token) String() string {
+// String describes the token without its credentials.
+func (t *Token) String() string {
+	if t == nil {
+		return "<nil>"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Token{type=%s", t.Type())
 	if !t.Expiry.IsZero() {
@@ -94,11 +95,16 @@ func (t Token) String() string {
 }
 
 // Format implements fmt.Formatter: every verb prints [Token.String], so neither the
-// credentials nor Extra can leak through %v, %+v or %#v.
+// credentials nor Extra can leak through %v, %+v or %#v. Format and MarshalJSON
+// have value receivers, so a Token value (a struct field, say) is as safe to print
+// and encode as a pointer.
 func (t Token) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
 
 // LogValue implements slog.LogValuer with the token's non-secret attributes.
-func (t Token) LogValue() slog.Value {
+func (t *Token) LogValue() slog.Value {
+	if t == nil {
+		return slog.StringValue("<nil>")
+	}
 	attrs := []slog.Attr{slog.String("type", t.Type())}
 	if !t.Expiry.IsZero() {
 		attrs = append(attrs, slog.Time("expiry", t.Expiry))

@@ -306,3 +306,34 @@ func TestInvalidClientNotRetriedWithAnotherMethod(t *testing.T) {
 	}
 	checkAbsent(t, reqs[0].Form, "client_secret")
 }
+
+// TestConcurrentRequests runs grants on one Config from several goroutines, as
+// its doc allows; under -race this checks that requests share no state, and
+// every assertion still gets its own jti.
+func TestConcurrentRequests(t *testing.T) {
+	srv := newAuthServer(t, replyToken)
+	c := testConfig(srv)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ClientSecret, c.ClientKey = pixie.Secret{}, ecKey
+	c.Endpoint.Quirks.Header = http.Header{"User-Agent": {"pixie-test"}}
+	c.Scopes = []string{"read"}
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			_, err := c.ClientCredentials(context.Background(), pixie.Resource("https://api.example.com/"))
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	checkAssertions(t, srv, jose.ES256, ecKey.Public(), srv.URL, "")
+	if got, want := len(srv.requests("/token")), 16; got != want {
+		t.Errorf("server received %d requests, want %d", got, want)
+	}
+}

@@ -78,6 +78,8 @@ func (s *Server) Metadata() map[string]any {
 		"introspection_endpoint_auth_signing_alg_values_supported": endpointAuth,
 		"authorization_response_iss_parameter_supported":           true,
 		"require_pushed_authorization_requests":                    false,
+		"request_parameter_supported":                              false,
+		"request_uri_parameter_supported":                          false,
 		"dpop_signing_alg_values_supported":                        dpopAlgNames(),
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    []string{"RS256"},

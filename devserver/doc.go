@@ -44,4 +44,22 @@
 // With [Options.AutoApprove] the login and consent pages are skipped: /authorize
 // redirects at once with a code for the first user, and opening the verification
 // URI with a user_code approves that device for the first user.
+//
+// # Admin API, metrics and logs
+//
+// GET /admin/faults returns the injected [Faults] as JSON and PUT /admin/faults
+// replaces them; POST /admin/rotate-keys rotates the signing keys. The admin API
+// has no authentication: keep the server on loopback.
+//
+// GET /metrics serves the counter pixie_devserver_requests_total, labelled with
+// endpoint, grant_type, client_id and status, in the Prometheus text format;
+// [Server.Count] reads the same counters from Go. Each request is logged once to
+// [Options.Logger] with its method, path, endpoint, status, grant type, client and
+// OAuth error code: never a parameter value or a header, so no secret.
+//
+// # State
+//
+// State is kept in memory, tokens under their SHA-256 digests. With
+// [Options.StatePath], clients, tokens and signing keys are also saved to a SQLite
+// file, so a restarted server keeps them.
 package devserver

@@ -124,6 +124,11 @@ func (f *Faults) validate() error {
 	case f.RateLimit < 0, f.FailRefresh < 0, f.DropAfterRefresh < 0:
 		return errors.New("devserver: fault counts must not be negative")
 	}
+	for _, e := range f.Endpoints {
+		if !isEndpointName(e) {
+			return fmt.Errorf("devserver: faults: unknown endpoint %q", e)
+		}
+	}
 	return nil
 }
 

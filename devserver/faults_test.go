@@ -106,7 +106,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("invalid faults", func(t *testing.T) {
-		for _, f := range []devserver.Faults{{FailureRate: 2}, {FailureStatus: 418}, {RateLimit: -1}, {Latency: -time.Second}} {
+		for _, f := range []devserver.Faults{{FailureRate: 2}, {FailureStatus: 418}, {RateLimit: -1}, {Latency: -time.Second}, {Endpoints: []string{"tokn"}}} {
 			if err := srv.SetFaults(f); err == nil {
 				t.Errorf("SetFaults(%+v) succeeded", f)
 			}

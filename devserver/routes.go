@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -30,26 +31,44 @@ func setClient(r *http.Request, id string) {
 	}
 }
 
+// route is an endpoint: its path, its name in metrics, logs and [Faults], and
+// its handler.
+type route struct {
+	path, name string
+	handler    func(*Server, http.ResponseWriter, *http.Request)
+}
+
+// routeTable lists the endpoints.
+func routeTable() []route {
+	return []route{
+		{pathOAuthMetadata, "discovery", (*Server).handleMetadata},
+		{pathOIDCMetadata, "discovery", (*Server).handleMetadata},
+		{pathJWKS, "jwks", (*Server).handleJWKS},
+		{pathAuthorize, "authorize", (*Server).handleAuthorize},
+		{pathLogin, "login", (*Server).handleLogin},
+		{pathConsent, "consent", (*Server).handleConsent},
+		{pathToken, "token", (*Server).handleToken},
+		{pathDeviceAuth, "device_authorization", (*Server).handleDeviceAuthorization},
+		{pathDevice, "device", (*Server).handleDevice},
+		{pathRevoke, "revoke", (*Server).handleRevoke},
+		{pathIntrospect, "introspect", (*Server).handleIntrospect},
+		{pathUserinfo, "userinfo", (*Server).handleUserinfo},
+		{pathPAR, "par", (*Server).handlePAR},
+		{pathRegister, "register", (*Server).handleRegister},
+		{pathAdmin, "admin", (*Server).handleAdmin},
+	}
+}
+
+// isEndpointName reports whether name names an endpoint of routeTable.
+func isEndpointName(name string) bool {
+	return slices.ContainsFunc(routeTable(), func(r route) bool { return r.name == name })
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(path, endpoint string, h http.HandlerFunc) {
-		mux.Handle(path, s.instrument(endpoint, h))
+	for _, rt := range routeTable() {
+		mux.Handle(rt.path, s.instrument(rt.name, func(w http.ResponseWriter, r *http.Request) { rt.handler(s, w, r) }))
 	}
-	handle(pathOAuthMetadata, "discovery", s.handleMetadata)
-	handle(pathOIDCMetadata, "discovery", s.handleMetadata)
-	handle(pathJWKS, "jwks", s.handleJWKS)
-	handle(pathAuthorize, "authorize", s.handleAuthorize)
-	handle(pathLogin, "login", s.handleLogin)
-	handle(pathConsent, "consent", s.handleConsent)
-	handle(pathToken, "token", s.handleToken)
-	handle(pathDeviceAuth, "device_authorization", s.handleDeviceAuthorization)
-	handle(pathDevice, "device", s.handleDevice)
-	handle(pathRevoke, "revoke", s.handleRevoke)
-	handle(pathIntrospect, "introspect", s.handleIntrospect)
-	handle(pathUserinfo, "userinfo", s.handleUserinfo)
-	handle(pathPAR, "par", s.handlePAR)
-	handle(pathRegister, "register", s.handleRegister)
-	handle(pathAdmin, "admin", s.handleAdmin)
 	mux.HandleFunc(pathMetrics, s.handleMetrics)
 	return mux
 }

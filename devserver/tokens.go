@@ -128,6 +128,9 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 		return nil, err
 	}
 	s.families[g.family] = f
+	if s.issued++; s.issued%sweepEvery == 0 {
+		s.sweepLocked(now)
+	}
 	s.access[atKey] = rec
 	if rt != nil {
 		s.refresh[rtKey] = rt
@@ -209,6 +212,33 @@ func (s *Server) activeAccess(token string, now time.Time) (*accessRecord, bool)
 		return nil, false
 	}
 	return rec, true
+}
+
+// sweepEvery is how many access tokens are issued between sweeps of expired
+// records.
+const sweepEvery = 1024
+
+// codeGrace is how long a used code is remembered after it expires, so that its
+// reuse still revokes the tokens issued from it.
+const codeGrace = 10 * time.Minute
+
+// sweepLocked forgets expired tokens and codes. s.mu is held.
+func (s *Server) sweepLocked(now time.Time) {
+	for k, r := range s.access {
+		if !now.Before(r.expiry) {
+			delete(s.access, k)
+		}
+	}
+	for k, r := range s.refresh {
+		if !now.Before(r.expiry) {
+			delete(s.refresh, k)
+		}
+	}
+	for k, c := range s.codes {
+		if !now.Before(c.expiry.Add(codeGrace)) {
+			delete(s.codes, k)
+		}
+	}
 }
 
 // activeRefresh returns the record of a usable refresh token: known, not rotated

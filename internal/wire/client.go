@@ -105,7 +105,7 @@ func (c *Client) Post(ctx context.Context, req *Request) (*Response, error) {
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "oauth2 retry",
 			slog.String("op", req.Op), slog.Int("attempt", attempt), slog.Duration("wait", wait))
 		if serr := c.sleep(ctx, wait); serr != nil {
-			return nil, err
+			return nil, &Error{Op: req.Op, Err: fmt.Errorf("%w while waiting to retry after: %s", serr, we.Error())}
 		}
 	}
 }

@@ -162,7 +162,7 @@ func tokenFromFields(fields map[string]any) (*TokenResponse, error) {
 }
 
 // parseSeconds accepts a JSON number or a numeric string of seconds, capped at
-// maxExpiresIn.
+// maxExpiresIn; a negative number counts as 0.
 func parseSeconds(v any) (time.Duration, error) {
 	var f float64
 	var err error
@@ -180,7 +180,9 @@ func parseSeconds(v any) (time.Duration, error) {
 		return 0, errors.New("is not a number of seconds")
 	}
 	if f < 0 {
-		return 0, fmt.Errorf("is negative (%v)", f)
+		// A server bug; the token is kept (it may carry a new refresh token) and
+		// counts as expired.
+		return 0, nil
 	}
 	if f > maxExpiresIn.Seconds() {
 		return maxExpiresIn, nil

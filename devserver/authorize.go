@@ -67,11 +67,9 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, req, oauthError(pixie.ErrConsentRequired, "consent is required and prompt=none"))
 	case sess != nil && req.prompt != "login":
 		req.user, req.authTime = sess.user, sess.authTime
-		s.storeAuthRequest(req)
-		s.renderConsent(w, req)
+		s.renderConsent(w, s.storeAuthRequest(req))
 	default:
-		s.storeAuthRequest(req)
-		s.renderLogin(w, req, "")
+		s.renderLogin(w, s.storeAuthRequest(req), "")
 	}
 }
 
@@ -165,10 +163,13 @@ func (s *Server) checkAuthParams(req *authRequest, q url.Values) *pixie.Error {
 	return nil
 }
 
-func (s *Server) storeAuthRequest(req *authRequest) {
+// storeAuthRequest keeps req for the login and consent forms and returns a copy
+// to render them from.
+func (s *Server) storeAuthRequest(req *authRequest) *authRequest {
 	now := s.now()
 	req.expiry = now.Add(authRequestTTL)
 	req.csrf = randomString(16)
+	snapshot := *req
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, old := range s.authReqs {
@@ -177,10 +178,11 @@ func (s *Server) storeAuthRequest(req *authRequest) {
 		}
 	}
 	s.authReqs[req.id] = req
+	return &snapshot
 }
 
-// pendingRequest returns the authorization request a login or consent form was
-// posted for, after checking and consuming its csrf_token.
+// pendingRequest returns a copy of the authorization request a login or consent
+// form was posted for, after checking and consuming its csrf_token.
 func (s *Server) pendingRequest(r *http.Request, form url.Values) (*authRequest, *pixie.Error) {
 	now := s.now()
 	s.mu.Lock()
@@ -194,7 +196,8 @@ func (s *Server) pendingRequest(r *http.Request, form url.Values) (*authRequest,
 		return nil, oauthError(pixie.ErrInvalidRequest, "invalid csrf_token; reload the page")
 	}
 	req.csrf = randomString(16)
-	return req, nil
+	snapshot := *req
+	return &snapshot, nil
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, req *authRequest, msg string) {
@@ -237,8 +240,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	s.startSession(w, u, now)
-	s.mu.Lock()
 	req.user, req.authTime = u, now
+	s.mu.Lock()
+	if stored := s.authReqs[req.id]; stored != nil {
+		stored.user, stored.authTime = u, now
+	}
 	s.mu.Unlock()
 	s.renderConsent(w, req)
 }
@@ -257,9 +263,8 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	delete(s.authReqs, req.id)
-	user := req.user
 	s.mu.Unlock()
-	switch {
+	switch user := req.user; {
 	case user == nil:
 		errorPage(w, r, oauthError(pixie.ErrInvalidRequest, "not signed in"))
 	case form.Get("action") == "approve":

@@ -72,6 +72,9 @@ func (s *Server) checkClient(c *Client) error {
 		if c.Secret.IsZero() {
 			return fmt.Errorf("devserver: client %s uses %s but has no secret", c.ID, c.AuthMethod)
 		}
+		if c.AuthMethod == pixie.ClientSecretJWT && len(c.Secret.Reveal()) < 32 {
+			return fmt.Errorf("devserver: client %s uses client_secret_jwt; its secret must be at least 32 bytes for HS256 (RFC 7518 section 3.2)", c.ID)
+		}
 	case pixie.PrivateKeyJWT:
 		if len(c.Keys.Keys) == 0 {
 			return fmt.Errorf("devserver: client %s uses private_key_jwt but has no keys", c.ID)

@@ -163,6 +163,7 @@ func TestNewValidation(t *testing.T) {
 		"duplicate client":       {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a"}, {ID: "a"}}},
 		"basic without secret":   {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", AuthMethod: pixie.ClientSecretBasic}}},
 		"public with secret":     {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", AuthMethod: pixie.AuthNone, Secret: secret("x")}}},
+		"short HMAC secret":      {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", AuthMethod: pixie.ClientSecretJWT, Secret: secret("short")}}},
 		"key client without key": {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", AuthMethod: pixie.PrivateKeyJWT}}},
 		"mTLS":                   {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", AuthMethod: pixie.TLSClientAuth}}},
 		"relative redirect":      {Issuer: "http://127.0.0.1", Clients: []devserver.Client{{ID: "a", RedirectURIs: []string{"/cb"}}}},

@@ -140,6 +140,24 @@ func (s *Server) Endpoint() pixie.Endpoint {
 	}
 }
 
+// Config returns a pixie client configuration for c, one of the server's clients:
+// its ID, secret, authentication method, ClientKey for KeyClient, the server's
+// endpoints, [RedirectURL] and the test server's HTTP client.
+func (s *Server) Config(c devserver.Client) *pixie.Config {
+	cfg := &pixie.Config{
+		ClientID:     c.ID,
+		ClientSecret: c.Secret,
+		AuthMethod:   c.AuthMethod,
+		Endpoint:     s.Endpoint(),
+		RedirectURL:  RedirectURL,
+		HTTPClient:   s.HTTP.Client(),
+	}
+	if c.ID == s.KeyClient.ID {
+		cfg.ClientKey, cfg.ClientKeyID = s.ClientKey, s.ClientKeyID
+	}
+	return cfg
+}
+
 // OAuth2Endpoint returns the server's endpoints for golang.org/x/oauth2.
 func (s *Server) OAuth2Endpoint() oauth2.Endpoint {
 	return oauth2.Endpoint{AuthURL: s.URL + "/authorize", TokenURL: s.URL + "/token",

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
@@ -75,5 +76,23 @@ func TestBrowserErrors(t *testing.T) {
 	_, err = b.Authorize(t.Context(), "://not a url")
 	if err == nil {
 		t.Fatal("a malformed URL succeeded")
+	}
+}
+
+func TestConfigWithPixieClient(t *testing.T) {
+	srv := devservertest.NewServer(t)
+	for _, c := range []devserver.Client{srv.Confidential, srv.Post, srv.KeyClient} {
+		t.Run(c.ID, func(t *testing.T) {
+			tok, err := srv.Config(c).ClientCredentials(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tok.Valid(time.Now(), 0) {
+				t.Errorf("token %v is not valid", tok)
+			}
+			if got := srv.Count(devserver.Match{Endpoint: "token", ClientID: c.ID, Status: http.StatusOK}); got != 1 {
+				t.Errorf("%d successful token requests by %s, want 1", got, c.ID)
+			}
+		})
 	}
 }

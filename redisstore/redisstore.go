@@ -48,7 +48,9 @@
 // serving the token it holds in process until that token expires, and reports
 // these errors only when it has no valid token left. Each call is bounded by its
 // context when the client was built with ContextTimeoutEnabled (recommended), and
-// otherwise by the client's dial, read and write timeouts.
+// otherwise by the client's dial, read and write timeouts. Note that the client
+// retries failed commands (MaxRetries, DialerRetries): with go-redis's defaults a
+// refused connection is reported after about two seconds.
 //
 // # Durability
 //
@@ -109,7 +111,7 @@ type Option func(*options)
 type options struct {
 	prefix   string
 	keys     string
-	keysFrom string // where keys came from, for error messages
+	withKeys bool // keys came from WithKeys
 }
 
 // WithPrefix sets the prefix of the store's Redis keys (default [DefaultPrefix]).
@@ -128,7 +130,7 @@ func WithPrefix(prefix string) Option {
 // Without WithKeys, New reads the keys, in the same format, from the environment
 // variable PIXIE_STORE_KEY.
 func WithKeys(keys string) Option {
-	return func(o *options) { o.keys, o.keysFrom = keys, "WithKeys" }
+	return func(o *options) { o.keys, o.withKeys = keys, true }
 }
 
 // New returns a Store that keeps tokens in the Redis that client talks to. The
@@ -150,7 +152,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		keys *seal.KeySet
 		err  error
 	)
-	if o.keysFrom == "" {
+	if !o.withKeys {
 		keys, err = seal.FromEnv(seal.EnvVar)
 		if errors.Is(err, seal.ErrNoKey) {
 			return nil, fmt.Errorf("redisstore: no sealing key: set %s to a 32-byte key in base64 (the same on every replica; for example from `openssl rand -base64 32`) or pass WithKeys: %w", seal.EnvVar, err)
@@ -158,7 +160,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	} else {
 		keys, err = seal.ParseKeySet(o.keys)
 		if err != nil {
-			err = fmt.Errorf("%s: %w", o.keysFrom, err)
+			err = fmt.Errorf("WithKeys: %w", err)
 		}
 	}
 	if err != nil {
@@ -340,7 +342,9 @@ const (
 // Lock implements [pixie.Store.Lock] with SET NX PX and a random owner token,
 // polling until the lock is free or ctx is done. The returned [pixie.Lease] is a
 // *[Lease]. ttl must be positive; it is rounded up to whole milliseconds, Redis's
-// resolution. A Redis error ends the wait at once.
+// resolution. A Redis error ends the wait at once. If ctx ends while a SET is in
+// flight, Redis may have granted the lock with no lease returned for it; such a
+// lock lapses after ttl like that of a crashed holder.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
 	if err := checkKey("lock", key); err != nil {
 		return nil, err

@@ -1,0 +1,195 @@
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/internal/cli"
+	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/sqlitestore"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"pixie":      func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"devbrowser": devbrowser,
+	})
+}
+
+// TestScript runs the end-to-end scripts in testdata/script. Each script gets
+// a free loopback port ($PORT, $ISSUER) for its own pixie serve, a fresh
+// PIXIE_HOME and a store key, so no keyring is touched.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			key, err := seal.GenerateKey()
+			if err != nil {
+				return err
+			}
+			e.Setenv("PORT", port)
+			e.Setenv("ISSUER", "http://127.0.0.1:"+port)
+			e.Setenv("PIXIE_HOME", filepath.Join(e.WorkDir, "pixiehome"))
+			e.Setenv("PIXIE_STORE_KEY", key.Reveal())
+			e.Setenv("BROWSER", "devbrowser")
+			return nil
+		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":       cmdExits,
+			"waitserver":  cmdWaitServer,
+			"revoketoken": cmdRevokeToken,
+		},
+	})
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// cmdExits runs a command and checks its exit code: exits CODE COMMAND ARGS...
+// Its stdout and stderr are then checked as after exec.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdWaitServer waits until the pixie serve at $ISSUER answers its discovery
+// document.
+func cmdWaitServer(ts *testscript.TestScript, neg bool, args []string) {
+	u := ts.Getenv("ISSUER") + "/.well-known/openid-configuration"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("pixie serve did not answer at %s: %v", u, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdRevokeToken revokes a profile's refresh token at the server behind the
+// command's back, as an administrator or another device would:
+// revoketoken PROFILE CLIENT_ID.
+func cmdRevokeToken(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: revoketoken PROFILE CLIENT_ID")
+	}
+	ks, err := seal.ParseKeySet(ts.Getenv("PIXIE_STORE_KEY"))
+	ts.Check(err)
+	st, err := sqlitestore.Open(filepath.Join(ts.Getenv("PIXIE_HOME"), "tokens.db"), sqlitestore.WithKeySet(ks))
+	ts.Check(err)
+	defer st.Close()
+	tok, _, err := st.Load(context.Background(), args[0])
+	ts.Check(err)
+	issuer := ts.Getenv("ISSUER")
+	cfg := &pixie.Config{ClientID: args[1], AuthMethod: pixie.AuthNone, Endpoint: pixie.Endpoint{Issuer: issuer, TokenURL: issuer + "/token", RevocationURL: issuer + "/revoke"}}
+	ts.Check(cfg.Revoke(context.Background(), tok.RefreshToken, pixie.HintRefreshToken))
+}
+
+// devbrowser is the $BROWSER of the scripts: it plays the user on the
+// devserver's real pages for the URL pixie login opens. An authorization URL
+// goes through the login and consent pages (as $DEVBROWSER_USER, default
+// alice, password $DEVBROWSER_PASSWORD, default wonderland) and the browser
+// then follows the redirect to pixie's loopback listener; with
+// DEVBROWSER_TAMPER=state it changes the state first, as a forged redirect
+// would. A device verification URL is approved on the verification page. With
+// DEVBROWSER_DENY set, consent and device approval are denied.
+func devbrowser() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: devbrowser URL")
+		os.Exit(2)
+	}
+	if err := browse(os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "devbrowser:", err)
+		os.Exit(1)
+	}
+}
+
+func browse(raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	user, password := os.Getenv("DEVBROWSER_USER"), os.Getenv("DEVBROWSER_PASSWORD")
+	if user == "" {
+		user, password = "alice", "wonderland"
+	}
+	b := devservertest.NewBrowser(nil, user, password)
+	b.Deny = os.Getenv("DEVBROWSER_DENY") != ""
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Path == "/device" {
+		code := u.Query().Get("user_code")
+		u.RawQuery = ""
+		return b.Device(ctx, u.String(), code)
+	}
+	cb, err := b.Authorize(ctx, raw)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("DEVBROWSER_TAMPER") == "state" {
+		q := cb.Query()
+		q.Set("state", "forged-"+q.Get("state"))
+		cb.RawQuery = q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cb.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}

@@ -274,7 +274,7 @@ const (
 //
 // One op is one API request. ns/op is the mean latency of a request, from the
 // call to Client.Do to the end of its body; B/op and allocs/op are per request,
-// server included. Custom metrics: p50-ms, p99-ms and max-ms of that latency;
+// server included. Custom metrics: p50-ns, p99-ns and max-ns of that latency;
 // slowcalls/run, the requests that took at least 100 ms; fetches/run, the token
 // requests. A worker whose request is held does not send the next ones until
 // it returns, so with x/oauth2 about one request per worker waits at each
@@ -367,7 +367,8 @@ func pacedCalls(ctx context.Context, c *http.Client, url string, start time.Time
 }
 
 // reportLatency reports the mean latency as ns/op, the 50th and 99th
-// percentiles and the maximum in milliseconds, and the slow calls per run.
+// percentiles and the maximum (in ns, which benchstat scales), and the slow
+// calls per run.
 func reportLatency(b *testing.B, lat []time.Duration) {
 	b.Helper()
 	if len(lat) == 0 {
@@ -384,11 +385,11 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	}
 	pct := func(q float64) float64 {
 		i := int(math.Ceil(q*float64(len(lat)))) - 1
-		return float64(lat[max(i, 0)]) / float64(time.Millisecond)
+		return float64(lat[max(i, 0)])
 	}
 	b.ReportMetric(float64(sum)/float64(len(lat)), "ns/op")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(pct(1), "max-ms")
+	b.ReportMetric(pct(0.50), "p50-ns")
+	b.ReportMetric(pct(0.99), "p99-ns")
+	b.ReportMetric(pct(1), "max-ns")
 	b.ReportMetric(float64(slow)/float64(b.N), "slowcalls/run")
 }

@@ -42,6 +42,9 @@ func (s *Server) WriteBanner(w io.Writer) error {
 		names[i] = u.Username
 	}
 	b.WriteString(strings.Join(names, ", "))
+	if u := s.opts.Users; len(u) == 1 && u[0].Username == "dev" && u[0].Password.Reveal() == "dev" {
+		b.WriteString(" (the default user; password dev)")
+	}
 	b.WriteString("\n\ntry:\n")
 	if i := slices.IndexFunc(clients, func(c Client) bool {
 		return c.AuthMethod == pixie.ClientSecretBasic && c.allows(grantClientCredentials)

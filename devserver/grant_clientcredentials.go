@@ -3,6 +3,7 @@ package devserver
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/pixieauth/pixie"
 )
@@ -26,18 +27,13 @@ func (s *Server) grantClientCredentials(r *http.Request, form url.Values, c *Cli
 
 // resourceParams returns the resource (RFC 8707) and audience (RFC 8693) values,
 // which become the access token's aud. A resource must be an absolute URI
-// without a fragment.
+// without a fragment (RFC 8707 section 2).
 func resourceParams(form url.Values) ([]string, error) {
-	var aud []string
-	if v := form.Get("resource"); v != "" {
+	for _, v := range form["resource"] {
 		u, err := url.Parse(v)
 		if err != nil || !u.IsAbs() || u.Fragment != "" {
 			return nil, oauthError(pixie.ErrInvalidTarget, "resource must be an absolute URI without a fragment (RFC 8707 section 2)")
 		}
-		aud = append(aud, v)
 	}
-	if v := form.Get("audience"); v != "" {
-		aud = append(aud, v)
-	}
-	return aud, nil
+	return slices.Concat(form["resource"], form["audience"]), nil
 }

@@ -11,8 +11,8 @@ import (
 // grantRefreshToken refreshes (RFC 6749 section 6) with rotation: every refresh
 // token is single use and the response carries its successor. Presenting a
 // rotated-out refresh token again revokes its whole family, successors and access
-// tokens included (RFC 9700 section 4.14.2). The scope may be narrowed, not
-// widened.
+// tokens included (RFC 9700 section 4.14.2). The access token's scope may be
+// narrowed, not widened; the new refresh token keeps the grant's scope.
 func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, jkt string) (*tokenResponse, error) {
 	value := form.Get("refresh_token")
 	if value == "" {
@@ -65,7 +65,7 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 		return nil, err
 	}
 	if len(scope) > 0 {
-		g.scope = scope
+		g.narrowed = scope
 	}
 	// The new access token is bound to this request's DPoP key, if any (RFC 9449
 	// section 5).

@@ -46,6 +46,12 @@ func TestRefreshRotation(t *testing.T) {
 			t.Errorf("scope = %q, want %q", got, want)
 		}
 		wantError(t, refresh(t, r.str("refresh_token"), "scope", "profile email"), http.StatusBadRequest, "invalid_scope")
+		// The rotated refresh token keeps the grant's full scope (RFC 6749 section 6).
+		full := refresh(t, r.str("refresh_token"), "scope", "openid profile")
+		wantOK(t, full, http.StatusOK)
+		if got, want := full.str("scope"), "openid profile"; got != want {
+			t.Errorf("scope = %q, want %q", got, want)
+		}
 	})
 
 	t.Run("another client's refresh token", func(t *testing.T) {
@@ -58,14 +64,4 @@ func TestRefreshRotation(t *testing.T) {
 		wantError(t, post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "refresh_token")), http.StatusBadRequest, "invalid_request")
 	})
 
-	t.Run("client credentials has no refresh token", func(t *testing.T) {
-		r := post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "client_credentials", "scope", "read"))
-		wantOK(t, r, http.StatusOK)
-		if r.str("refresh_token") != "" {
-			t.Errorf("client_credentials issued a refresh token")
-		}
-		if got, want := r.str("scope"), "read"; got != want {
-			t.Errorf("scope = %q, want %q", got, want)
-		}
-	})
 }

@@ -22,6 +22,9 @@ type grantInfo struct {
 	jkt      string         // DPoP key thumbprint the tokens are bound to
 	family   string         // tokens issued from one code or device grant, and their refreshes
 	act      map[string]any // RFC 8693 section 4.1 actor
+	// narrowed is the scope of the access token when a refresh asked for less
+	// than the grant; the refresh token keeps the grant's (RFC 6749 section 6).
+	narrowed []string
 }
 
 // family groups the tokens descending from one grant, so reuse of a code or of a
@@ -80,8 +83,13 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 	if len(g.audience) == 0 {
 		g.audience = []string{s.issuer}
 	}
-	rec := &accessRecord{grantInfo: g, id: randomString(16), issuedAt: now, expiry: now.Add(ttl)}
-	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(g.scope, " ")}
+	ag := g
+	if g.narrowed != nil {
+		ag.scope = g.narrowed
+	}
+	g.narrowed, ag.narrowed = nil, nil
+	rec := &accessRecord{grantInfo: ag, id: randomString(16), issuedAt: now, expiry: now.Add(ttl)}
+	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(ag.scope, " ")}
 	if g.jkt != "" {
 		resp.TokenType = "DPoP"
 	}
@@ -91,8 +99,8 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 	} else if resp.AccessToken, err = s.keys.sign(jose.RS256, "at+jwt", s.accessClaims(rec)); err != nil {
 		return nil, err
 	}
-	if loggedIn && g.user != nil && slices.Contains(g.scope, "openid") {
-		if resp.IDToken, err = s.idToken(g, now, nonce, resp.AccessToken); err != nil {
+	if loggedIn && g.user != nil && slices.Contains(ag.scope, "openid") {
+		if resp.IDToken, err = s.idToken(ag, now, nonce, resp.AccessToken); err != nil {
 			return nil, err
 		}
 	}

@@ -208,8 +208,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 	}
 	if s.db, err = sql.Open("sqlite", dsn(path, url.Values{
-		"mode":    {"rw"},
-		"_txlock": {"immediate"},
+		"mode": {"rw"},
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
 			"journal_mode(WAL)",

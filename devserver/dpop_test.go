@@ -98,6 +98,16 @@ func TestDPoP(t *testing.T) {
 		wantOK(t, post(t, srv, "/token", &srv.Public, rf, "DPoP", key.proof(t, "POST", tokenURL, nil)), http.StatusOK)
 	})
 
+	t.Run("dpop_jkt in the authorization request", func(t *testing.T) {
+		exchange := func(k *dpopKey) *response {
+			code, verifier := authorize(t, srv, srv.Public, url.Values{"dpop_jkt": {key.jkt}})
+			return post(t, srv, "/token", &srv.Public, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"code_verifier": {verifier}, "redirect_uri": {devservertest.RedirectURL}}, "DPoP", k.proof(t, "POST", tokenURL, nil))
+		}
+		wantError(t, exchange(newDPoPKey(t)), http.StatusBadRequest, "invalid_dpop_proof")
+		wantOK(t, exchange(key), http.StatusOK)
+	})
+
 	t.Run("nonce", func(t *testing.T) {
 		srv := devservertest.NewServer(t, func(o *devserver.Options) { o.RequireDPoPNonce = true })
 		tokenURL := srv.URL + "/token"

@@ -48,6 +48,24 @@ func TestNew(t *testing.T) {
 			t.Errorf("New with a bad key: err = %v, want an invalid-key error naming WithKeys and not quoting the key", err)
 		}
 	})
+	t.Run("nil WithKeySet", func(t *testing.T) {
+		t.Setenv(seal.EnvVar, newKeyText(t))
+		if _, err := redisstore.New(client, redisstore.WithKeySet(nil)); !errors.Is(err, seal.ErrNoKey) {
+			t.Errorf("New(WithKeySet(nil)): err = %v, want ErrNoKey, not the environment's key", err)
+		}
+	})
+	t.Run("the last key option wins", func(t *testing.T) {
+		ks, err := seal.ParseKeySet(newKeyText(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := redisstore.New(client, redisstore.WithKeys("bad"), redisstore.WithKeySet(ks)); err != nil {
+			t.Errorf("WithKeys(bad) then WithKeySet: %v", err)
+		}
+		if _, err := redisstore.New(client, redisstore.WithKeySet(ks), redisstore.WithKeys("bad")); !errors.Is(err, seal.ErrInvalidKey) {
+			t.Errorf("WithKeySet then WithKeys(bad): err = %v, want ErrInvalidKey", err)
+		}
+	})
 	t.Run("WithKeys wins over the environment", func(t *testing.T) {
 		t.Setenv(seal.EnvVar, "not-a-key")
 		if _, err := redisstore.New(client, redisstore.WithKeys(newKeyText(t))); err != nil {

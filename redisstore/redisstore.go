@@ -19,7 +19,7 @@
 //
 // The prefix is "pixie:" unless [WithPrefix] says otherwise. The key id lets an
 // operator see which records a key rotation has not yet re-sealed; every Save
-// seals with the current key.
+// seals with the current key, and [Store.Reseal] re-seals the rest.
 //
 // # Saves and fencing
 //
@@ -76,6 +76,7 @@ import (
 	mrand "math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -109,9 +110,9 @@ var _ pixie.Store = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	prefix   string
-	keys     string
-	withKeys bool // keys came from WithKeys
+	prefix  string
+	keys    *seal.KeySet // nil: read PIXIE_STORE_KEY
+	keysErr error        // why WithKeys or WithKeySet gave no keys
 }
 
 // WithPrefix sets the prefix of the store's Redis keys (default [DefaultPrefix]).
@@ -123,23 +124,40 @@ func WithPrefix(prefix string) Option {
 
 // WithKeys sets the sealing keys: one or more 32-byte keys in base64 or hex,
 // separated by commas or spaces. The first seals new records; the others only
-// open records sealed before a rotation, so to rotate, put a new key first and
-// keep the old one after it until every token has been saved again. Every replica
+// open records sealed before a rotation. To rotate, put a new key first, keep the
+// old one after it, run [Store.Reseal] once, then drop the old key. Every replica
 // must have the key that sealed a record to read it.
 //
-// Without WithKeys, New reads the keys, in the same format, from the environment
-// variable PIXIE_STORE_KEY.
+// Without WithKeys or [WithKeySet], New reads the keys, in the same format, from
+// the environment variable PIXIE_STORE_KEY.
 func WithKeys(keys string) Option {
-	return func(o *options) { o.keys, o.withKeys = keys, true }
+	return func(o *options) {
+		o.keys, o.keysErr = seal.ParseKeySet(keys)
+		if o.keysErr != nil {
+			o.keysErr = fmt.Errorf("WithKeys: %w", o.keysErr)
+		}
+	}
+}
+
+// WithKeySet sets the sealing keys, for callers inside pixie that loaded them
+// already (for example with a seal.Resolver).
+func WithKeySet(keys *seal.KeySet) Option {
+	return func(o *options) {
+		o.keys, o.keysErr = keys, nil
+		if keys == nil {
+			o.keysErr = fmt.Errorf("WithKeySet: %w", seal.ErrNoKey)
+		}
+	}
 }
 
 // New returns a Store that keeps tokens in the Redis that client talks to. The
 // client is not closed by the Store. Build it with ContextTimeoutEnabled so that
 // every call is bounded by its context.
 //
-// The sealing keys come from [WithKeys] or else the environment variable
-// PIXIE_STORE_KEY; New fails when there is none, since a fleet cannot share a
-// key generated on one machine. New does not contact Redis.
+// The sealing keys come from [WithKeys] or [WithKeySet] (the last one given wins),
+// or else from the environment variable PIXIE_STORE_KEY; New fails when there is
+// none, since a fleet cannot share a key generated on one machine. New does not
+// contact Redis.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil Redis client")
@@ -148,25 +166,16 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var (
-		keys *seal.KeySet
-		err  error
-	)
-	if !o.withKeys {
-		keys, err = seal.FromEnv(seal.EnvVar)
-		if errors.Is(err, seal.ErrNoKey) {
-			return nil, fmt.Errorf("redisstore: no sealing key: set %s to a 32-byte key in base64 (the same on every replica; for example from `openssl rand -base64 32`) or pass WithKeys: %w", seal.EnvVar, err)
-		}
-	} else {
-		keys, err = seal.ParseKeySet(o.keys)
-		if err != nil {
-			err = fmt.Errorf("WithKeys: %w", err)
+	if o.keys == nil && o.keysErr == nil {
+		o.keys, o.keysErr = seal.FromEnv(seal.EnvVar)
+		if errors.Is(o.keysErr, seal.ErrNoKey) {
+			return nil, fmt.Errorf("redisstore: no sealing key: set %s to a 32-byte key in base64 (the same on every replica; for example from `openssl rand -base64 32`) or pass WithKeys: %w", seal.EnvVar, o.keysErr)
 		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: sealing keys: %w", err)
+	if o.keysErr != nil {
+		return nil, fmt.Errorf("redisstore: sealing keys: %w", o.keysErr)
 	}
-	return &Store{client: client, keys: keys, prefix: o.prefix, addr: addrOf(client)}, nil
+	return &Store{client: client, keys: o.keys, prefix: o.prefix, addr: addrOf(client)}, nil
 }
 
 // addrOf names the Redis a client talks to, for error messages.
@@ -445,4 +454,106 @@ func (l *Lease) Extend(ctx context.Context, ttl time.Duration) error {
 		return ErrLeaseLost
 	}
 	return nil
+}
+
+// resealScript replaces the sealed record and key id of a token hash if its
+// version and sealed record are still ARGV[1] and ARGV[2]; ARGV[3] and ARGV[4]
+// are the new key id and sealed record. It returns 1 if so, else 0.
+var resealScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'version', 'sealed')
+if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'key_id', ARGV[3], 'sealed', ARGV[4])
+return 1
+`)
+
+// Reseal re-seals with the current key every record under the store's prefix
+// sealed with an older one, and returns how many it rewrote. Versions do not
+// change, since the tokens do not: a concurrent Save still succeeds, and a record
+// saved meanwhile is left as that Save wrote it. Run it after a key rotation,
+// before dropping the old key. It stops at the first record it cannot open.
+//
+// Reseal walks the keys with SCAN (on every master of a Redis Cluster), so it
+// does not block Redis, and a record created during the walk may be missed;
+// those are sealed with the current key anyway.
+func (s *Store) Reseal(ctx context.Context) (int, error) {
+	var resealed atomic.Int64
+	err := s.scanTokens(ctx, func(ctx context.Context, redisKey string) error {
+		changed, err := s.reseal(ctx, redisKey)
+		if changed {
+			resealed.Add(1)
+		}
+		return err
+	})
+	return int(resealed.Load()), err
+}
+
+// reseal re-seals one record if an older key sealed it.
+func (s *Store) reseal(ctx context.Context, redisKey string) (bool, error) {
+	key := strings.TrimPrefix(redisKey, s.tokenKey(""))
+	fields, err := s.client.HGetAll(ctx, redisKey).Result()
+	if err != nil {
+		return false, s.redisErr("reseal", key, err)
+	}
+	if len(fields) == 0 {
+		return false, nil // deleted since the scan saw it
+	}
+	version, sealed, err := parseRecord(fields)
+	if err != nil {
+		return false, fmt.Errorf("redisstore: reseal %q: Redis key %q does not hold a pixie token record: %w", key, redisKey, err)
+	}
+	if fields[fieldKeyID] == s.keys.Current().String() {
+		return false, nil
+	}
+	out, changed, err := s.keys.Reseal(sealed, associatedData(key, version))
+	if err != nil {
+		return false, fmt.Errorf("redisstore: reseal %q: %w", key, err)
+	}
+	if !changed {
+		return false, nil
+	}
+	n, err := resealScript.Run(ctx, s.client, []string{redisKey},
+		fields[fieldVersion], fields[fieldSealed], s.keys.Current().String(), out).Int()
+	if err != nil {
+		return false, s.redisErr("reseal", key, err)
+	}
+	return n == 1, nil
+}
+
+// scanTokens calls fn with the Redis key of every token record under the
+// store's prefix, stopping at the first error. On a Redis Cluster it scans the
+// masters concurrently.
+func (s *Store) scanTokens(ctx context.Context, fn func(ctx context.Context, redisKey string) error) error {
+	pattern := escapeGlob(s.tokenKey("")) + "*"
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 100).Iterator()
+		for iter.Next(ctx) {
+			if err := fn(ctx, iter.Val()); err != nil {
+				return err
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return s.redisErr("scan", pattern, err)
+		}
+		return nil
+	}
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.client)
+}
+
+// escapeGlob quotes the characters that are special in a Redis glob pattern
+// (SCAN MATCH), so that a prefix matches only itself. Redis matches bytes, so
+// this works on bytes too.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		if strings.IndexByte(`*?[]\`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -527,3 +527,64 @@ func TestLeaseClientClosed(t *testing.T) {
 		t.Errorf("Extend: err = %v, want one containing %q", err, want)
 	}
 }
+
+// TestReseal: after a rotation, Reseal re-seals the records an older key sealed,
+// once, without changing versions, and only under its own prefix, even when the
+// prefix holds glob characters.
+func TestReseal(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t)
+	ctx := t.Context()
+	oldKeys, err := seal.ParseKeySet(f.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := oldKeys.Rotate(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newOnly, err := seal.NewKeySet(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unquoted, the pattern for prefix "<p>?*" would also match "<p>ab".
+	ours, neighbours := redisstore.WithPrefix(f.prefix+"?*"), redisstore.WithPrefix(f.prefix+"ab")
+	before := f.replica(t, ours)
+	versions := map[string]uint64{
+		"a": storetest.MustSave(t, before, "a", storetest.Token("a"), 0),
+		"b": storetest.MustSave(t, before, "b", storetest.Token("b"), 0),
+	}
+	storetest.MustSave(t, f.replica(t, neighbours), "n", storetest.Token("n"), 0)
+
+	after := f.replica(t, ours, redisstore.WithKeySet(rotated))
+	versions["c"] = storetest.MustSave(t, after, "c", storetest.Token("c"), 0)
+	n, err := after.Reseal(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Reseal = %d, %v; want 2 (a and b), nil", n, err)
+	}
+	if n, err := after.Reseal(ctx); err != nil || n != 0 {
+		t.Errorf("second Reseal = %d, %v; want 0, nil", n, err)
+	}
+
+	dropped := f.replica(t, ours, redisstore.WithKeySet(newOnly))
+	for key, v := range versions {
+		tok, got := storetest.MustLoad(t, dropped, key)
+		if got != v {
+			t.Errorf("%s: version %d after Reseal, want %d", key, got, v)
+		}
+		storetest.Equal(t, tok, storetest.Token(key))
+	}
+	storetest.MustSave(t, dropped, "a", storetest.Token("a2"), versions["a"])
+	if got, want := f.admin.HGet(ctx, f.prefix+"abtoken:n", "key_id").Val(), oldKeys.Current().String(); got != want {
+		t.Errorf("the neighbouring store's record has key id %s, want %s (untouched)", got, want)
+	}
+
+	n, err = f.replica(t, neighbours, redisstore.WithKeySet(newOnly)).Reseal(ctx)
+	if !errors.Is(err, seal.ErrUnknownKey) || !strings.Contains(err.Error(), `reseal "n"`) || n != 0 {
+		t.Errorf("Reseal of a record sealed with a missing key = %d, %v; want 0 and an unknown-key error naming it", n, err)
+	}
+}

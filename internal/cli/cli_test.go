@@ -58,6 +58,7 @@ func TestScript(t *testing.T) {
 			"exits":       cmdExits,
 			"waitserver":  cmdWaitServer,
 			"revoketoken": cmdRevokeToken,
+			"waitfile":    cmdWaitFile,
 		},
 	})
 }
@@ -142,7 +143,8 @@ func cmdRevokeToken(ts *testscript.TestScript, neg bool, args []string) {
 // then follows the redirect to pixie's loopback listener; with
 // DEVBROWSER_TAMPER=state it changes the state first, as a forged redirect
 // would. A device verification URL is approved on the verification page. With
-// DEVBROWSER_DENY set, consent and device approval are denied.
+// DEVBROWSER_DENY set, consent and device approval are denied. With
+// DEVBROWSER_PAGE set, the page pixie's listener answered is saved there.
 func devbrowser() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: devbrowser URL")
@@ -190,6 +192,34 @@ func browse(raw string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	page, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if out := os.Getenv("DEVBROWSER_PAGE"); out != "" {
+		// Write then rename, so that waitfile never sees half a page.
+		if err := os.WriteFile(out+".tmp", fmt.Appendf(nil, "%s\n%s", resp.Status, page), 0o600); err != nil {
+			return err
+		}
+		return os.Rename(out+".tmp", out)
+	}
+	return nil
+}
+
+// cmdWaitFile waits until a file exists: waitfile FILE. The browser writes the
+// callback page after pixie login may have exited.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -183,7 +183,7 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 			handled = true
 			tok, err := cfg.HandleCallback(ctx, ar, r.URL.Query())
 			if err != nil {
-				callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+err.Error()+" Return to the terminal and run pixie login again.")
+				callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+message(err)+". Return to the terminal and run pixie login again.")
 			} else {
 				callbackPage(w, http.StatusOK, "Logged in", "You are logged in. You can close this tab and return to the terminal.")
 			}

@@ -16,8 +16,9 @@ import (
 // session is a profile opened for use: its settings, its OAuth client and the
 // token store. Close it when done.
 type session struct {
-	// key names the profile's token in the store: the profile name, or for
-	// flags used without a profile, a name derived from the client.
+	// key names the token in the store: the profile name, or for flags used
+	// without a profile or changing its client or request, a name derived from
+	// them.
 	key      string
 	settings Settings
 	cfg      *pixie.Config
@@ -41,9 +42,11 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 		return nil, &exitError{code: ExitLoginRequired, err: fmt.Errorf(
 			"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
 	}
+	// The profile's token is used only for the profile's own client and
+	// request; flags that change them get a token cached apart.
 	key := name
-	if !exists && !a.profileExplicit() {
-		key = adHocKey(s)
+	if !exists || identity(s) != identity(base) {
+		key = "flags:" + identity(s)
 	}
 	cfg, err := a.config(ctx, s)
 	if err != nil {
@@ -56,15 +59,16 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 	return &session{key: key, settings: s, cfg: cfg, store: st}, nil
 }
 
-// adHocKey names the token of settings given by flags alone, so that the same
-// flags find the cached token again and different ones do not.
-func adHocKey(s Settings) string {
+// identity digests what a token is for: the server, the client, the grant and
+// what was requested. A token cached under one identity is not served for
+// another.
+func identity(s Settings) string {
 	h := sha256.New()
 	for _, v := range []string{s.Issuer, s.Provider, s.TokenURL, s.ClientID, s.grant(), strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " ")} {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}
-	return "flags:" + hex.EncodeToString(h.Sum(nil))[:16]
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 func (se *session) Close() error { return se.store.Close() }

@@ -6,10 +6,11 @@
 // # Records
 //
 // Redis is not trusted with plaintext. A token is encoded with its credentials
-// and sealed with AES-256-GCM (see the key options below) before it is sent, and
-// the sealed record is bound, through the GCM associated data, to its store key
-// and its version: a record copied to another key, or given another version
-// number, does not open. Each token is one Redis hash:
+// and sealed with AES-256-GCM (keys from [WithKeys], [WithKeySet] or the
+// environment variable PIXIE_STORE_KEY) before it is sent, and the sealed record
+// is bound, through the GCM associated data, to its store key and its version: a
+// record copied to another key, or given another version number, does not open.
+// Each token is one Redis hash:
 //
 //	<prefix>token:<key>   hash  version  decimal version, 1 for the first save
 //	                            key_id   hex id of the key that sealed the record
@@ -62,7 +63,8 @@
 // # Cluster
 //
 // Each command and script touches a single Redis key, so the store works with
-// Redis Cluster ([redis.ClusterClient]) as well as a single server.
+// Redis Cluster ([redis.ClusterClient]) as well as a single server. It needs
+// Redis 4.0 or later.
 package redisstore
 
 import (
@@ -245,8 +247,11 @@ func (s *Store) Load(ctx context.Context, key string) (*pixie.Token, uint64, err
 		return nil, 0, fmt.Errorf("redisstore: load %q: Redis key %q does not hold a pixie token record: %w", key, s.tokenKey(key), err)
 	}
 	plain, err := s.keys.Open(sealed, associatedData(key, version))
-	if err != nil {
-		return nil, 0, fmt.Errorf("redisstore: load %q: the stored token cannot be opened; it was sealed with a key this store is not configured with (set the same keys on every replica; keep old keys after a rotation), or it was altered in Redis: %w", key, err)
+	switch {
+	case errors.Is(err, seal.ErrUnknownKey):
+		return nil, 0, fmt.Errorf("redisstore: load %q: the stored token was sealed with a key this store is not configured with (give every replica the same keys, and keep the old key after a rotation until Reseal has run): %w", key, err)
+	case err != nil:
+		return nil, 0, fmt.Errorf("redisstore: load %q: the stored token does not open: it was altered in Redis or copied from another key: %w", key, err)
 	}
 	tok, err := tokenrec.Decode(plain)
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 // processes on one machine) and redisstore (a fleet). Every implementation must
 // pass the storetest conformance suite. Implementations must be safe for
 // concurrent use.
+//
+// Keys are compared byte for byte; the empty key is refused by every method with
+// an error (neither ErrNotFound nor ErrConflict), and so is saving a nil token.
 type Store interface {
 	// Load returns the token stored under key and its version. When nothing is
 	// stored, it returns an error for which errors.Is(err, ErrNotFound) is true.

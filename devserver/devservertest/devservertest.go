@@ -58,7 +58,23 @@ func WithAutoApprove(on bool) Option { return func(o *devserver.Options) { o.Aut
 // sharedKeys are generated once per test binary: RSA key generation is slow.
 var sharedKeys = sync.OnceValues(devserver.GenerateSigningKeys)
 
-// NewServer starts a devserver on a 127.0.0.1 port and registers:
+// NewServer starts a devserver with [Start] and closes it when the test ends. It
+// fails the test if the server cannot start.
+func NewServer(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s, err := Start(opts...)
+	if err != nil {
+		tb.Fatalf("devservertest: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("devservertest: closing the server: %v", err)
+		}
+	})
+	return s
+}
+
+// Start starts a devserver on a 127.0.0.1 port and registers:
 //
 //   - "confidential" (client_secret_basic, secret "confidential-secret"),
 //   - "post" (client_secret_post, secret "post-secret"),
@@ -67,17 +83,16 @@ var sharedKeys = sync.OnceValues(devserver.GenerateSigningKeys)
 //
 // all with [RedirectURL], and the user "alice" with password "wonderland".
 // AutoApprove is on unless an option turns it off. Options apply after these
-// defaults, so they may add clients or replace any setting. The server closes
-// when the test ends (see [devserver.Server.Close]).
-func NewServer(tb testing.TB, opts ...Option) *Server {
-	tb.Helper()
+// defaults, so they may add clients or replace any setting. Call [Server.Close]
+// when done; tests use [NewServer], which does.
+func Start(opts ...Option) (*Server, error) {
 	keys, err := sharedKeys()
 	if err != nil {
-		tb.Fatalf("devservertest: %v", err)
+		return nil, err
 	}
 	ck, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		tb.Fatalf("devservertest: %v", err)
+		return nil, err
 	}
 	s := &Server{ClientKey: ck, ClientKeyID: "key-client-1"}
 	s.Confidential = devserver.Client{ID: "confidential", Secret: pixie.NewSecret("confidential-secret"),
@@ -107,19 +122,19 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	srv, err := devserver.New(o)
 	if err != nil {
 		ts.Close()
-		tb.Fatalf("devservertest: %v", err)
+		return nil, err
 	}
 	s.Server = srv
 	ts.Config.Handler = srv
 	ts.Start()
 	s.HTTP = ts
-	tb.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(); err != nil {
-			tb.Errorf("devservertest: closing the server: %v", err)
-		}
-	})
-	return s
+	return s, nil
+}
+
+// Close stops the listener and closes the server.
+func (s *Server) Close() error {
+	s.HTTP.Close()
+	return s.Server.Close()
 }
 
 // Endpoint returns the server's endpoints for a pixie client.

@@ -1,0 +1,205 @@
+package pixie_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/devserver"
+	"github.com/pixieauth/pixie/devserver/devservertest"
+)
+
+// startDevServer starts pixie's development authorization server for an example.
+func startDevServer(opts ...devservertest.Option) *devservertest.Server {
+	s, err := devservertest.Start(opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
+}
+
+func ExampleConfig_ClientCredentials() {
+	s := startDevServer()
+	defer s.Close()
+	ctx := context.Background()
+
+	// In a real program: pixie.Discover(ctx, issuer) for the Endpoint, and
+	// pixie.SecretFromEnv for the secret.
+	cfg := &pixie.Config{
+		ClientID:     s.Confidential.ID,
+		ClientSecret: s.Confidential.Secret,
+		Endpoint:     s.Endpoint(),
+		Scopes:       []string{"api.read"},
+	}
+	tok, err := cfg.ClientCredentials(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Type(), tok.Scope, tok.ExpiresIn(time.Now()) > 50*time.Minute)
+	// Output: Bearer [api.read] true
+}
+
+func ExampleConfig_NewAuthRequest() {
+	s := startDevServer()
+	defer s.Close()
+	ctx := context.Background()
+
+	cfg := &pixie.Config{
+		ClientID:    s.Public.ID, // a public client: PKCE protects the code
+		Endpoint:    s.Endpoint(),
+		RedirectURL: devservertest.RedirectURL,
+	}
+	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes("openid", "profile"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Send the user's browser to ar.URL; here a scripted browser logs in.
+	callback, err := s.Browser().Authorize(ctx, ar.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The callback handler checks state and iss, then redeems the code with the
+	// PKCE verifier.
+	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(!tok.IDToken.IsZero(), !tok.RefreshToken.IsZero())
+
+	// A forged or replayed callback is refused before any request.
+	_, err = cfg.HandleCallback(ctx, ar, map[string][]string{"code": {"x"}, "state": {"forged"}})
+	fmt.Println(errors.Is(err, pixie.ErrStateMismatch))
+	// Output:
+	// true true
+	// true
+}
+
+func ExampleConfig_DeviceAuth() {
+	s := startDevServer(func(o *devserver.Options) { o.DeviceInterval = time.Second })
+	defer s.Close()
+	ctx := context.Background()
+
+	cfg := &pixie.Config{ClientID: s.Device.ID, Endpoint: s.Endpoint()}
+	da, err := cfg.DeviceAuth(ctx, pixie.Scopes("profile"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("visit the verification URI:", da.VerificationURI != "", "code:", da.UserCode != "")
+
+	// The user approves on another device; here a scripted browser does.
+	go func() {
+		if err := s.Browser().Device(ctx, da.VerificationURI, da.UserCode); err != nil {
+			log.Print(err)
+		}
+	}()
+	tok, err := cfg.DeviceToken(ctx, da) // polls until approved, denied or expired
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Type())
+	// Output:
+	// visit the verification URI: true code: true
+	// Bearer
+}
+
+func ExampleConfig_Refresh() {
+	s := startDevServer()
+	defer s.Close()
+	ctx := context.Background()
+
+	cfg := s.Config(s.Confidential)
+	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes("openid", "offline_access"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	callback, err := s.Browser().Authorize(ctx, ar.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The devserver rotates refresh tokens: keep the new one, the old one is
+	// spent. A Source with a Store does this for you.
+	fresh, err := cfg.Refresh(ctx, tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(fresh.RefreshToken.Equal(tok.RefreshToken))
+
+	// Reusing the spent refresh token revokes the whole family: log in again.
+	_, err = cfg.Refresh(ctx, tok)
+	fmt.Println(pixie.LoginRequired(err), errors.Is(err, pixie.ErrInvalidGrant))
+	// Output:
+	// false
+	// true true
+}
+
+func ExampleConfig_RevokeToken() {
+	s := startDevServer()
+	defer s.Close()
+	ctx := context.Background()
+
+	cfg := s.Config(s.Confidential)
+	tok, err := cfg.ClientCredentials(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	before, err := cfg.Introspect(ctx, tok.AccessToken, pixie.HintAccessToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := cfg.RevokeToken(ctx, tok); err != nil {
+		log.Fatal(err)
+	}
+	after, err := cfg.Introspect(ctx, tok.AccessToken, pixie.HintAccessToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(before.Active, after.Active)
+	// Output: true false
+}
+
+func ExampleNewClient() {
+	s := startDevServer()
+	defer s.Close()
+	cfg := s.Config(s.Confidential)
+
+	// A resource server that checks tokens by introspection.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "Bearer "
+		h := r.Header.Get("Authorization")
+		if len(h) <= len(prefix) {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		info, err := cfg.Introspect(r.Context(), pixie.NewSecret(h[len(prefix):]), pixie.HintAccessToken)
+		if err != nil || !info.Active {
+			http.Error(w, "bad token", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "hello %s", info.ClientID)
+	}))
+	defer api.Close()
+
+	// The Source fetches a token on first use, serves it from memory after,
+	// and renews it ahead of expiry.
+	src := cfg.ClientCredentialsSource(pixie.SourceOptions{})
+	client := pixie.NewClient(src)
+	resp, err := client.Get(api.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 hello confidential
+}

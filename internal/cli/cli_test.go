@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the end-to-end scripts in testdata/script. Each script gets
-// a free loopback port ($PORT, $ISSUER) for its own pixie serve, a fresh
+// a free loopback port ($PORT, $ISSUER) for its own pixie serve, a second one
+// ($PORT2) for a fixed redirect URI, a fresh
 // PIXIE_HOME and a store key, so no keyring is touched.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -43,6 +44,11 @@ func TestScript(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			port2, err := freePort()
+			if err != nil {
+				return err
+			}
+			e.Setenv("PORT2", port2)
 			key, err := seal.GenerateKey()
 			if err != nil {
 				return err

@@ -105,9 +105,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("login timed out after %s without completing; run pixie login again (--timeout sets the limit)", opts.timeout)
 		}
-		if errors.Is(err, pixie.ErrInvalidClient) {
-			err = fmt.Errorf("client authentication failed for client %q: check the client ID and secret: %w", s.ClientID, err)
-		}
+		err = clientAuthFailed(s.ClientID, err)
 		// A failed login is a failure, not a request to log in again.
 		return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
 	}

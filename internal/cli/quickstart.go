@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,8 +68,8 @@ type quickstart struct {
 	issuer   string
 	apiURL   string
 	inner    *app
-	innerOut bytes.Buffer // stdout of the last inner command
-	innerErr bytes.Buffer // stderr of the last inner command
+	innerOut lockedBuffer // stdout of the last inner command
+	innerErr lockedBuffer // stderr of the last inner command
 	failed   bool
 }
 
@@ -396,4 +397,31 @@ func randomText(n int) string {
 // mapEnv is a getenv over m alone.
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// lockedBuffer is a bytes.Buffer that the browser hook's goroutine may write to
+// while the command does.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) Bytes() []byte { return []byte(b.String()) }
+
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }

@@ -116,9 +116,18 @@ func (a *app) explain(se *session, err error) error {
 	case errors.Is(err, pixie.ErrNoToken):
 		return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
 	case errors.Is(err, pixie.ErrInvalidClient):
-		return fmt.Errorf("client authentication failed for client %q: check the client ID and secret: %w", se.settings.ClientID, err)
+		return clientAuthFailed(se.settings.ClientID, err)
 	case pixie.LoginRequired(err):
 		return loginRequired(a.profileName(), fmt.Errorf("the server rejected the stored grant: %w", err))
 	}
 	return err
+}
+
+// clientAuthFailed names a client authentication failure (RFC 6749 section 5.2
+// invalid_client) as such; other errors pass unchanged.
+func clientAuthFailed(clientID string, err error) error {
+	if !errors.Is(err, pixie.ErrInvalidClient) {
+		return err
+	}
+	return fmt.Errorf("client authentication failed for client %q: check the client ID, the secret and --auth-method: %w", clientID, err)
 }

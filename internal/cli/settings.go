@@ -222,8 +222,17 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 	var e pixie.Endpoint
 	switch {
 	case s.Provider != "":
+		params := provider.Params(maps.Clone(s.ProviderParams))
+		if params == nil {
+			params = provider.Params{}
+		}
+		// A preset that takes the issuer, such as dev, takes it from --issuer too.
+		if ps, _ := provider.ParamsOf(s.Provider); s.Issuer != "" && params["issuer"] == "" &&
+			slices.ContainsFunc(ps, func(p provider.Param) bool { return p.Name == "issuer" }) {
+			params["issuer"] = s.Issuer
+		}
 		var err error
-		if e, err = provider.Lookup(s.Provider, provider.Params(s.ProviderParams)); err != nil {
+		if e, err = provider.Lookup(s.Provider, params); err != nil {
 			return e, usageErr(err)
 		}
 		if s.Issuer != "" {

@@ -1,0 +1,64 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/internal/cli"
+	"github.com/pixieauth/pixie/internal/seal"
+)
+
+// TestFilesArePrivate checks that login keeps pixie's home to its owner: the
+// directory 0700, config.yaml and the token store 0600, and no secret in the
+// profile.
+func TestFilesArePrivate(t *testing.T) {
+	srv := devservertest.NewServer(t)
+	key, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(t.TempDir(), "nested", "pixie")
+	t.Setenv("PIXIE_HOME", home)
+	t.Setenv("PIXIE_PROFILE", "")
+	t.Setenv("PIXIE_STORE_KEY", key.Reveal())
+	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
+
+	var stdout, stderr bytes.Buffer
+	code := cli.Main([]string{"login", "--grant", "client_credentials", "--issuer", srv.URL,
+		"--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"}, strings.NewReader(""), &stdout, &stderr)
+	if code != cli.ExitOK {
+		t.Fatalf("pixie login: exit code %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	for _, f := range []struct {
+		path string
+		want os.FileMode
+	}{
+		{home, 0o700},
+		{filepath.Join(home, "config.yaml"), 0o600},
+		{filepath.Join(home, "tokens.db"), 0o600},
+	} {
+		t.Run(filepath.Base(f.path), func(t *testing.T) {
+			fi, err := os.Stat(f.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != f.want {
+				t.Errorf("mode %v, want %v", got, f.want)
+			}
+		})
+	}
+	b, err := os.ReadFile(filepath.Join(home, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); strings.Contains(got, srv.Confidential.Secret.Reveal()) || !strings.Contains(got, "client_secret_env: TEST_CLIENT_SECRET") {
+		t.Errorf("config.yaml holds the secret or not its source:\n%s", got)
+	}
+	if got := stdout.String(); got != "" {
+		t.Errorf("login wrote to stdout: %q", got)
+	}
+}

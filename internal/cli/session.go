@@ -113,8 +113,10 @@ func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Du
 // explain turns a token failure into the error shown to the user.
 func (a *app) explain(se *session, err error) error {
 	switch {
-	case errors.Is(err, pixie.ErrNoToken):
+	case err == pixie.ErrNoToken:
 		return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
+	case errors.Is(err, pixie.ErrNoToken):
+		return loginRequired(a.profileName(), fmt.Errorf("the access token of profile %q expired and there is no refresh token to renew it", a.profileName()))
 	case errors.Is(err, pixie.ErrInvalidClient):
 		return clientAuthFailed(se.settings.ClientID, err)
 	case pixie.LoginRequired(err):

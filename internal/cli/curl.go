@@ -45,7 +45,7 @@ is renewed once and the request replayed. The response body goes to stdout.`,
 			return runCurl(cmd.Context(), opts)
 		},
 	}
-	opts.settings = addSettingsFlags(cmd, true)
+	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().StringVarP(&opts.method, "request", "X", "", "HTTP `METHOD` (default GET, or POST with -d)")
 	cmd.Flags().StringArrayVarP(&opts.headers, "header", "H", nil, "request header `'K: V'` (repeatable)")
 	cmd.Flags().StringVarP(&opts.data, "data", "d", "", "request body `DATA`, or @FILE to read it from a file (@- for stdin)")

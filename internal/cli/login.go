@@ -54,7 +54,7 @@ and the tokens into the sealed store.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), opts) },
 	}
-	opts.settings = addSettingsFlags(cmd, true)
+	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().StringVar(&opts.redirectURI, "redirect-uri", "", "loopback redirect `URI` such as http://127.0.0.1:8765/callback (default: a random port)")
 	cmd.Flags().BoolVar(&opts.noBrowser, "no-browser", false, "do not open a browser; only print the URL")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up after `DURATION` without a completed login")

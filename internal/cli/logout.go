@@ -28,19 +28,28 @@ settings stay, so pixie login needs no flags to log in again.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogout(cmd.Context(), opts) },
 	}
-	opts.settings = addSettingsFlags(cmd, false)
+	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().BoolVar(&opts.noRevoke, "no-revoke", false, "delete the tokens locally without revoking them at the server")
 	return cmd
 }
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	name := opts.profileName()
+	s, key, err := opts.resolve(opts.settings)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == ExitLoginRequired {
+		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	st, err := opts.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tok, _, err := st.Load(ctx, name)
+	tok, _, err := st.Load(ctx, key)
 	if errors.Is(err, pixie.ErrNotFound) {
 		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
 		return nil
@@ -50,14 +59,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	}
 	revoked := false
 	if !opts.noRevoke {
-		base, _, err := opts.profileSettings()
-		if err != nil {
-			return err
-		}
-		s, err := opts.settings.apply(base)
-		if err != nil {
-			return err
-		}
 		cfg, err := opts.config(ctx, s)
 		if err != nil {
 			return err
@@ -69,7 +70,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			revoked = true
 		}
 	}
-	if err := st.Delete(ctx, name); err != nil {
+	if err := st.Delete(ctx, key); err != nil {
 		return err
 	}
 	switch {

@@ -25,28 +25,43 @@ type session struct {
 	store    *sqlitestore.Store
 }
 
-// openSession merges the selected profile with the flags of sf and opens the
-// token store. Without a profile, flags that name a server and a client are
-// enough; with neither, the error says how to log in (exit code 4).
-func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
+// resolve merges the selected profile with the flags of sf and returns the
+// settings and the store key of their token. Without a profile, flags that name
+// a server and a client are enough; with neither, the error says how to log in
+// (exit code 4).
+func (a *app) resolve(sf *settingsFlags) (Settings, string, error) {
 	base, exists, err := a.profileSettings()
 	if err != nil {
-		return nil, err
+		return Settings{}, "", err
 	}
 	s, err := sf.apply(base)
 	if err != nil {
-		return nil, err
+		return Settings{}, "", err
 	}
 	name := a.profileName()
 	if !exists && !s.configured() {
-		return nil, &exitError{code: ExitLoginRequired, err: fmt.Errorf(
-			"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
+		return Settings{}, "", noProfile(name)
 	}
 	// The profile's token is used only for the profile's own client and
 	// request; flags that change them get a token cached apart.
-	key := name
 	if !exists || identity(s) != identity(base) {
-		key = "flags:" + identity(s)
+		return s, "flags:" + identity(s), nil
+	}
+	return s, name, nil
+}
+
+// noProfile is the error for a profile that does not exist.
+func noProfile(name string) error {
+	return &exitError{code: ExitLoginRequired, err: fmt.Errorf(
+		"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
+}
+
+// openSession resolves the settings, builds their client and opens the token
+// store.
+func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
+	s, key, err := a.resolve(sf)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := a.config(ctx, s)
 	if err != nil {

@@ -67,9 +67,8 @@ type settingsFlags struct {
 	literalSecret string
 }
 
-// addSettingsFlags registers the provider and client flags on cmd. withGrant
-// adds --grant.
-func addSettingsFlags(cmd *cobra.Command, withGrant bool) *settingsFlags {
+// addSettingsFlags registers the provider and client flags on cmd.
+func addSettingsFlags(cmd *cobra.Command) *settingsFlags {
 	f := &settingsFlags{fs: cmd.Flags()}
 	fs := cmd.Flags()
 	fs.StringVar(&f.s.Issuer, "issuer", "", "issuer `URL`; endpoints come from its discovery document")
@@ -92,10 +91,8 @@ func addSettingsFlags(cmd *cobra.Command, withGrant bool) *settingsFlags {
 	fs.StringVar(&f.s.Audience, "audience", "", "`AUDIENCE` of the token")
 	fs.StringArrayVar(&f.resources, "resource", nil, "resource `URI` the token is for (RFC 8707, repeatable)")
 	fs.StringArrayVar(&f.params, "param", nil, "extra request parameter `k=v` (repeatable)")
-	if withGrant {
-		fs.StringVar(&f.s.Grant, "grant", "", "grant `TYPE`: authorization_code (default), device_code, client_credentials")
-		_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions(grants, cobra.ShellCompDirectiveNoFileComp))
-	}
+	fs.StringVar(&f.s.Grant, "grant", "", "grant `TYPE`: authorization_code (default), device_code, client_credentials")
+	_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions(grants, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(provider.Names(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("auth-method", cobra.FixedCompletions([]string{
 		string(pixie.ClientSecretBasic), string(pixie.ClientSecretPost), string(pixie.AuthNone),

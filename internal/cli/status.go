@@ -65,8 +65,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if opts.profileExplicit() {
 		name := opts.profileName()
 		if _, ok := c.Profiles[name]; !ok {
-			return &exitError{code: ExitLoginRequired, err: fmt.Errorf(
-				"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
+			return noProfile(name)
 		}
 		names = []string{name}
 	}

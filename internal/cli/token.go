@@ -39,7 +39,7 @@ Without a profile, flags alone work for client credentials:
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runToken(cmd.Context(), opts) },
 	}
-	opts.settings = addSettingsFlags(cmd, true)
+	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "bare", "output `FORMAT`: bare, header or json")
 	cmd.Flags().BoolVar(&opts.forceRefresh, "force-refresh", false, "renew the token even if it is still valid")
 	cmd.Flags().DurationVar(&opts.minTTL, "min-ttl", 0, "renew the token unless it stays valid for at least `DURATION`")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -84,5 +85,17 @@ func TestEmptyKeyWithoutRedis(t *testing.T) {
 	}
 	if _, err := s.Save(t.Context(), "", storetest.Token("a"), 0); err == nil || !strings.Contains(err.Error(), "store key is empty") {
 		t.Errorf("Save with the empty key: err = %v", err)
+	}
+}
+
+// TestLeaseNotFromLock: a Lease made by hand fails with an error, not a panic.
+func TestLeaseNotFromLock(t *testing.T) {
+	for name, l := range map[string]*redisstore.Lease{"zero": {}, "nil": nil} {
+		if err := l.Unlock(t.Context()); err == nil {
+			t.Errorf("Unlock of a %s Lease succeeded", name)
+		}
+		if err := l.Extend(t.Context(), time.Second); err == nil || errors.Is(err, redisstore.ErrLeaseLost) {
+			t.Errorf("Extend of a %s Lease: err = %v, want an error other than ErrLeaseLost", name, err)
+		}
 	}
 }

@@ -395,6 +395,7 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.
 	}
 }
 
+// gaveUp is Lock's error when ctx ended the wait.
 func gaveUp(ctx context.Context, key string) error {
 	return fmt.Errorf("redisstore: lock %q: gave up waiting for the lock: %w", key, context.Cause(ctx))
 }
@@ -408,12 +409,16 @@ func leaseTime(op, key string, ttl time.Duration) (time.Duration, error) {
 }
 
 // Lease is a held lock of a [Store], returned by [Store.Lock] as a [pixie.Lease].
-// It is safe for concurrent use.
+// It is safe for concurrent use. A Lease not made by Lock holds nothing: its
+// methods return an error.
 type Lease struct {
 	s     *Store
 	key   string
 	owner string
 }
+
+// errNoLease is returned by the methods of a Lease that Lock did not make.
+var errNoLease = errors.New("redisstore: the Lease was not returned by Store.Lock")
 
 // unlockScript deletes the lock if it still holds the owner token ARGV[1].
 var unlockScript = redis.NewScript(`
@@ -436,6 +441,9 @@ return 0
 // holds it. Once the lease has lapsed it does nothing, even if another replica
 // holds the lock now, and that is not an error.
 func (l *Lease) Unlock(ctx context.Context) error {
+	if l == nil || l.s == nil {
+		return errNoLease
+	}
 	if err := unlockScript.Run(ctx, l.s.client, []string{l.s.lockKey(l.key)}, l.owner).Err(); err != nil {
 		return l.s.redisErr("unlock", l.key, err)
 	}
@@ -447,6 +455,9 @@ func (l *Lease) Unlock(ctx context.Context) error {
 // lapsed (the lock may belong to another replica; the holder's Save will be
 // refused if that replica saved first). ttl is rounded up to whole milliseconds.
 func (l *Lease) Extend(ctx context.Context, ttl time.Duration) error {
+	if l == nil || l.s == nil {
+		return errNoLease
+	}
 	ttl, err := leaseTime("extend lock", l.key, ttl)
 	if err != nil {
 		return err

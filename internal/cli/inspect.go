@@ -125,12 +125,14 @@ func (opts *inspectOptions) readToken(ctx context.Context) (string, error) {
 	default:
 		return opts.token, nil
 	}
-	st, err := opts.openStore()
+	st, err := opts.openStoreIfExists()
 	if err != nil {
 		return "", err
 	}
-	defer st.Close()
-	tok, _, err := st.Load(ctx, opts.profileName())
+	if st != nil {
+		defer st.Close()
+	}
+	tok, err := load(ctx, st, opts.profileName())
 	if errors.Is(err, pixie.ErrNotFound) {
 		return "", loginRequired(opts.profileName(), fmt.Errorf("no token to inspect: give one as an argument, or log in (profile %q)", opts.profileName()))
 	}

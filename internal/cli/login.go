@@ -148,7 +148,7 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 		if err != nil {
 			return nil, "", err
 		}
-		host, path = u.Hostname(), u.EscapedPath()
+		host, path = u.Hostname(), u.Path
 		if u.Port() != "" {
 			port = u.Port()
 		}
@@ -347,7 +347,11 @@ func (a *loginOptions) deviceCode(ctx context.Context, cfg *pixie.Config, s Sett
 			})
 		}
 	}
-	a.open(ctx, link, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
+	// The user may well approve on another device: open a browser here only
+	// when one is configured or someone is at this terminal.
+	if a.hooks != nil || a.getenv("BROWSER") != "" || a.isTerminal(a.stderr) {
+		a.open(ctx, link, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
+	}
 	stop := a.spinner("Waiting for approval")
 	tok, err := cfg.DeviceToken(ctx, da)
 	stop()

@@ -44,12 +44,14 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := opts.openStore()
+	st, err := opts.openStoreIfExists()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	tok, _, err := st.Load(ctx, key)
+	if st != nil {
+		defer st.Close()
+	}
+	tok, err := load(ctx, st, key)
 	if errors.Is(err, pixie.ErrNotFound) {
 		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
 		return nil

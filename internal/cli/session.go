@@ -42,6 +42,9 @@ func (a *app) resolve(sf *settingsFlags) (Settings, string, error) {
 	if !exists && !s.configured() {
 		return Settings{}, "", noProfile(name)
 	}
+	if s.ClientID == "" {
+		return Settings{}, "", usagef("no client: give --client-id ID")
+	}
 	// The profile's token is used only for the profile's own client and
 	// request; flags that change them get a token cached apart.
 	if !exists || identity(s) != identity(base) {
@@ -56,19 +59,32 @@ func noProfile(name string) error {
 		"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
 }
 
-// openSession resolves the settings, builds their client and opens the token
-// store.
+// openSession resolves the settings, opens the token store and builds the
+// client. A grant that needs a login fails with exit code 4 when no token is
+// stored, before any request is made.
 func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
 	s, key, err := a.resolve(sf)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := a.config(ctx, s)
+	var st *sqlitestore.Store
+	if s.grant() == grantClientCredentials {
+		st, err = a.openStore()
+	} else {
+		st, err = a.openStoreIfExists()
+	}
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.openStore()
+	if _, err := load(ctx, st, key); errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials {
+		if st != nil {
+			st.Close()
+		}
+		return nil, a.notLoggedIn()
+	}
+	cfg, err := a.config(ctx, s)
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	return &session{key: key, settings: s, cfg: cfg, store: st}, nil
@@ -129,7 +145,7 @@ func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Du
 func (a *app) explain(se *session, err error) error {
 	switch {
 	case err == pixie.ErrNoToken:
-		return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
+		return a.notLoggedIn()
 	case errors.Is(err, pixie.ErrNoToken):
 		return loginRequired(a.profileName(), fmt.Errorf("the access token of profile %q expired and there is no refresh token to renew it", a.profileName()))
 	case errors.Is(err, pixie.ErrInvalidClient):
@@ -138,6 +154,11 @@ func (a *app) explain(se *session, err error) error {
 		return loginRequired(a.profileName(), fmt.Errorf("the server rejected the stored grant: %w", err))
 	}
 	return err
+}
+
+// notLoggedIn is the error for a profile without a stored token.
+func (a *app) notLoggedIn() error {
+	return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
 }
 
 // clientAuthFailed names a client authentication failure (RFC 6749 section 5.2

@@ -192,6 +192,11 @@ func (s Settings) check() error {
 	default:
 		return usagef("--auth-method %q: want client_secret_basic, client_secret_post, none, client_secret_jwt or private_key_jwt", s.AuthMethod)
 	}
+	if s.Provider != "" {
+		if _, err := provider.ParamsOf(s.Provider); err != nil {
+			return usageErr(err)
+		}
+	}
 	if s.RedirectURI != "" {
 		if _, _, err := loopbackRedirect(s.RedirectURI); err != nil {
 			return usageErr(err)

@@ -75,18 +75,20 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	}
 	list := []profileStatus{}
 	if len(names) > 0 {
-		st, err := opts.openStore()
+		st, err := opts.openStoreIfExists()
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		if st != nil {
+			defer st.Close()
+		}
 		for _, name := range names {
 			s := c.Profiles[name]
 			ps := profileStatus{Profile: name, Issuer: s.Issuer, ClientID: s.ClientID, Grant: s.grant(), Scopes: s.Scopes, Store: path}
 			if ps.Issuer == "" {
 				ps.Issuer = cmp.Or(s.Provider, s.TokenURL)
 			}
-			tok, _, err := st.Load(ctx, name)
+			tok, err := load(ctx, st, name)
 			switch {
 			case errors.Is(err, pixie.ErrNotFound):
 			case err != nil:

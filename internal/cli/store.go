@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
+	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/sqlitestore"
 )
@@ -45,4 +50,28 @@ func (a *app) openStore() (*sqlitestore.Store, error) {
 		opt = sqlitestore.WithResolver(r)
 	}
 	return sqlitestore.Open(path, opt)
+}
+
+// openStoreIfExists opens the token store if there is one: commands that only
+// read tokens do not create a store, or a key, for nothing. It returns nil when
+// there is none.
+func (a *app) openStoreIfExists() (*sqlitestore.Store, error) {
+	path, err := a.storePath()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return a.openStore()
+}
+
+// load reads key's token from st, which may be nil for a store that does not
+// exist: then nothing is stored.
+func load(ctx context.Context, st *sqlitestore.Store, key string) (*pixie.Token, error) {
+	if st == nil {
+		return nil, pixie.ErrNotFound
+	}
+	tok, _, err := st.Load(ctx, key)
+	return tok, err
 }

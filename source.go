@@ -140,7 +140,8 @@ func (c *Config) RefreshSource(opt SourceOptions) *Source {
 // background refresh. When no valid token is held, it waits for a renewal, or
 // until ctx is done.
 func (s *Source) Token(ctx context.Context) (*Token, error) {
-	if h := s.cur.Load(); h != nil {
+	h := s.cur.Load()
+	if h != nil {
 		now := s.opt.Now()
 		if h.validUntil.IsZero() || now.Before(h.validUntil) {
 			if !h.refreshAt.IsZero() && !now.Before(h.refreshAt) && !now.Before(h.retryAt) {
@@ -149,13 +150,13 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 			return h.tok, nil
 		}
 	}
-	return s.renew(ctx, "renew", false)
+	return s.renew(ctx, "renew", h, false)
 }
 
 // ForceRefresh obtains a new token now, even if the current one is valid, unless
 // another process saved a newer token since this Source last looked.
 func (s *Source) ForceRefresh(ctx context.Context) (*Token, error) {
-	return s.renew(ctx, "force", true)
+	return s.renew(ctx, "force", s.cur.Load(), true)
 }
 
 // Invalidate drops the token held in memory, so that the next Token call goes to
@@ -201,13 +202,17 @@ func (s *Source) valid(h *held, now time.Time) bool {
 	return h.validUntil.IsZero() || now.Before(h.validUntil)
 }
 
-// renew runs one renewal per key at a time in this Source; callers wait for it
-// or for their own ctx. The renewal itself runs on a context detached from the
-// first caller's cancellation, bounded by LockTTL, so that one impatient caller
-// does not fail the others.
-func (s *Source) renew(ctx context.Context, key string, force bool) (*Token, error) {
-	seen := s.cur.Load()
+// renew replaces seen, the token the caller found wanting. One renewal per key
+// runs at a time in this Source; callers wait for it or for their own ctx. If
+// another renewal replaced seen with a valid token in the meantime, that token is
+// the answer. The renewal runs on a context detached from the first caller's
+// cancellation, bounded by LockTTL, so that one impatient caller does not fail
+// the others.
+func (s *Source) renew(ctx context.Context, key string, seen *held, force bool) (*Token, error) {
 	ch := s.group.DoChan(key, func() (any, error) {
+		if cur := s.cur.Load(); cur != seen && cur != nil && s.valid(cur, s.opt.Now()) {
+			return cur.tok, nil
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.LockTTL)
 		defer cancel()
 		return s.renewLocked(rctx, seen, force)
@@ -371,7 +376,7 @@ func (s *Source) refreshInBackground(h *held) {
 		defer s.bg.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.LockTTL)
 		defer cancel()
-		if _, err := s.renew(ctx, "renew", false); err != nil {
+		if _, err := s.renew(ctx, "renew", h, false); err != nil {
 			s.opt.Logger.Warn("pixie: background token refresh failed; will retry", slog.Any("error", err))
 			now := s.opt.Now()
 			wait := max(h.validUntil.Sub(now)/10, time.Second)

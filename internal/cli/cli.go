@@ -93,7 +93,10 @@ store, refreshes them when needed, and calls APIs with them.
 Start with 'pixie quickstart' to see every flow run against a local server.
 
 Settings come from a profile in $PIXIE_HOME/config.yaml, from flags, or both
-(flags win). Environment: PIXIE_HOME, PIXIE_PROFILE, PIXIE_STORE_KEY, NO_COLOR.`,
+(flags win). Environment: PIXIE_HOME, PIXIE_PROFILE, PIXIE_STORE_KEY, NO_COLOR.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 4 login required (no token,
+or the server rejected the refresh token).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -173,7 +176,7 @@ func redactAttr(at slog.Attr) slog.Attr {
 	return at
 }
 
-// exitError carries an exit code and, optionally, advice for the user.
+// exitError is an error with its exit code.
 type exitError struct {
 	code int
 	err  error

@@ -88,7 +88,7 @@ func addSettingsFlags(cmd *cobra.Command) *settingsFlags {
 	fs.StringVar(&f.s.AuthMethod, "auth-method", "", "client authentication `METHOD`: client_secret_basic, client_secret_post, none, client_secret_jwt, private_key_jwt")
 	fs.StringVar(&f.s.PrivateKey, "private-key", "", "PEM private key `FILE` for private_key_jwt")
 	fs.StringArrayVar(&f.scopes, "scope", nil, "`SCOPE` to request (repeatable or space-separated)")
-	fs.StringVar(&f.s.Audience, "audience", "", "`AUDIENCE` of the token")
+	fs.StringVar(&f.s.Audience, "audience", "", "audience `NAME` the token is for")
 	fs.StringArrayVar(&f.resources, "resource", nil, "resource `URI` the token is for (RFC 8707, repeatable)")
 	fs.StringArrayVar(&f.params, "param", nil, "extra request parameter `k=v` (repeatable)")
 	fs.StringVar(&f.s.Grant, "grant", "", "grant `TYPE`: authorization_code (default), device_code, client_credentials")

@@ -133,15 +133,5 @@ func (c *Config) DeviceToken(ctx context.Context, da *DeviceAuth) (*Token, error
 	}
 }
 
-// sleep waits for d or until ctx is done. Tests replace it to run polls without
-// waiting.
-var sleep = func(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// sleep waits between polls; tests replace it to run without waiting.
+var sleep = wire.Sleep

@@ -32,16 +32,22 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok:"+string(body))
 }
 
-func TestTransportAuthorizes(t *testing.T) {
+// apiFixture starts an api accepting only the token valid, and returns it with
+// its URL, the issuer of the client's tokens and the client.
+func apiFixture(t *testing.T, valid string) (*api, string, *issuer, *http.Client) {
+	t.Helper()
 	clk := newClock()
 	is := &issuer{clk: clk, life: time.Hour}
 	a := &api{}
-	at1 := "at-1"
-	a.valid.Store(&at1)
+	a.valid.Store(&valid)
 	srv := httptest.NewServer(a)
-	defer srv.Close()
-	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
-	req, _ := http.NewRequest("GET", srv.URL, nil)
+	t.Cleanup(srv.Close)
+	return a, srv.URL, is, pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+}
+
+func TestTransportAuthorizes(t *testing.T) {
+	_, url, _, client := apiFixture(t, "at-1")
+	req, _ := http.NewRequest("GET", url, nil)
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +62,8 @@ func TestTransportAuthorizes(t *testing.T) {
 }
 
 func TestTransportRenewsAndReplaysOnInvalidToken(t *testing.T) {
-	clk := newClock()
-	is := &issuer{clk: clk, life: time.Hour}
-	a := &api{}
-	at2 := "at-2" // the server already rejects at-1
-	a.valid.Store(&at2)
-	srv := httptest.NewServer(a)
-	defer srv.Close()
-	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
-	resp, err := client.Post(srv.URL, "text/plain", strings.NewReader("payload"))
+	a, url, is, client := apiFixture(t, "at-2") // the server already rejects at-1
+	resp, err := client.Post(url, "text/plain", strings.NewReader("payload"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,15 +81,8 @@ func TestTransportRenewsAndReplaysOnInvalidToken(t *testing.T) {
 }
 
 func TestTransportReplaysOnlyOnce(t *testing.T) {
-	clk := newClock()
-	is := &issuer{clk: clk, life: time.Hour}
-	a := &api{}
-	never := "never"
-	a.valid.Store(&never)
-	srv := httptest.NewServer(a)
-	defer srv.Close()
-	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
-	resp, err := client.Get(srv.URL)
+	a, url, _, client := apiFixture(t, "never")
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,16 +96,9 @@ func TestTransportReplaysOnlyOnce(t *testing.T) {
 }
 
 func TestTransportDoesNotReplayUnreplayableBody(t *testing.T) {
-	clk := newClock()
-	is := &issuer{clk: clk, life: time.Hour}
-	a := &api{}
-	never := "never"
-	a.valid.Store(&never)
-	srv := httptest.NewServer(a)
-	defer srv.Close()
-	client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	a, url, _, client := apiFixture(t, "never")
 	// An io.Reader without GetBody cannot be sent twice.
-	resp, err := client.Post(srv.URL, "text/plain", io.MultiReader(strings.NewReader("x")))
+	resp, err := client.Post(url, "text/plain", io.MultiReader(strings.NewReader("x")))
 	if err != nil {
 		t.Fatal(err)
 	}

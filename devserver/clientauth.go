@@ -22,6 +22,21 @@ var (
 	hmacAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
 )
 
+// clientRequest parses a client's POST to an endpoint that authenticates clients
+// and authenticates the client. On failure it has written the error response and
+// reports false.
+func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request) (url.Values, *Client, bool) {
+	form, err := parseForm(w, r)
+	if err == nil {
+		var c *Client
+		if c, err = s.authenticateClient(r, form); err == nil {
+			return form, c, true
+		}
+	}
+	writeError(w, r, err)
+	return nil, nil, false
+}
+
 // authenticateClient identifies and authenticates the client of a request to the
 // token, device authorization, PAR, revocation or introspection endpoint. A client
 // uses exactly the one method it is registered with (RFC 6749 section 2.3); more

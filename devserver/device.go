@@ -56,14 +56,8 @@ func normalizeUserCode(s string) string {
 // handleDeviceAuthorization serves the device authorization endpoint (RFC 8628
 // section 3.1).
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	c, err := s.authenticateClient(r, form)
-	if err != nil {
-		writeError(w, r, err)
+	form, c, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	if !c.allows(grantDeviceCode) {

@@ -10,13 +10,8 @@ import (
 // handleIntrospect serves the introspection endpoint (RFC 7662 section 2) to
 // authenticated clients. Unknown, expired and revoked tokens are {"active":false}.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if _, err := s.authenticateClient(r, form); err != nil {
-		writeError(w, r, err)
+	form, _, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	token := form.Get("token")

@@ -25,14 +25,8 @@ const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
 // 2): the client authenticates and pushes the authorization parameters, which are
 // checked now, and receives a single-use request_uri.
 func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	c, err := s.authenticateClient(r, form)
-	if err != nil {
-		writeError(w, r, err)
+	form, c, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	if form.Has("request_uri") {

@@ -11,14 +11,8 @@ import (
 // access token revokes that token. Unknown tokens are answered with 200, as the
 // RFC asks; tokens of other clients are refused.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	c, err := s.authenticateClient(r, form)
-	if err != nil {
-		writeError(w, r, err)
+	form, c, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	token := form.Get("token")

@@ -135,6 +135,11 @@ func runQuickstart(ctx context.Context, opts *quickstartOptions) error {
 		},
 	}
 
+	if opts.verbose {
+		// Show the commands' logs as they happen, not only on failure.
+		q.inner.stderr = io.MultiWriter(&q.innerErr, opts.stderr)
+	}
+
 	w := opts.stdout
 	fmt.Fprintf(w, "pixie quickstart: every flow, end to end, against a local server\n")
 	fmt.Fprintf(w, "  authorization server  %s (pixie development server)\n", issuer)
@@ -193,7 +198,11 @@ func runQuickstart(ctx context.Context, opts *quickstartOptions) error {
 // command runs one pixie command line in the quickstart's home, as a user's
 // shell would, and fails unless it exits with want.
 func (q *quickstart) command(ctx context.Context, want int, args ...string) error {
-	if got := run(ctx, q.inner, args); got != want {
+	argv := args
+	if q.out.verbose {
+		argv = append([]string{"--verbose"}, args...)
+	}
+	if got := run(ctx, q.inner, argv); got != want {
 		return fmt.Errorf("pixie %s: exit code %d, want %d", args[0], got, want)
 	}
 	return nil

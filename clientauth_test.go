@@ -249,7 +249,7 @@ func TestEffectiveAuthMethod(t *testing.T) {
 	}{
 		{name: "server lists nothing", secret: secret, want: pixie.ClientSecretBasic},
 		{name: "server lists nothing, key only", key: key, want: pixie.PrivateKeyJWT},
-		{name: "server lists nothing, key and secret", secret: secret, key: key, want: pixie.PrivateKeyJWT},
+		{name: "server lists nothing, key and secret", secret: secret, key: key, want: pixie.ClientSecretBasic},
 		{name: "server lists only post", secret: secret, supported: []pixie.AuthMethod{pixie.ClientSecretPost}, want: pixie.ClientSecretPost},
 		{name: "basic preferred over post", secret: secret, supported: []pixie.AuthMethod{pixie.ClientSecretPost, pixie.ClientSecretBasic}, want: pixie.ClientSecretBasic},
 		{name: "private_key_jwt with a key", secret: secret, key: key,

@@ -12,9 +12,9 @@ const (
 	// AuthAuto chooses: the first of private_key_jwt (for a Config with a
 	// ClientKey), basic, post and client_secret_jwt that the server lists in
 	// token_endpoint_auth_methods_supported and the Config can do. When the server
-	// lists none it is private_key_jwt for a Config with a ClientKey, otherwise
-	// basic (RFC 8414 section 2 makes it the default); it is none when the Config
-	// has no secret and no key.
+	// lists none it is basic (RFC 8414 section 2 makes it the default), or
+	// private_key_jwt for a Config with a ClientKey and no secret; it is none when
+	// the Config has no secret and no key.
 	AuthAuto AuthMethod = ""
 	// ClientSecretBasic sends the id and secret with HTTP Basic authentication,
 	// each form-encoded first (RFC 6749 section 2.3.1).

@@ -143,9 +143,9 @@ func (c *Config) EffectiveAuthMethod() (AuthMethod, error) {
 	supported := c.Endpoint.AuthMethods
 	if len(supported) == 0 {
 		// RFC 8414 section 2: when the server lists no methods, the default is
-		// client_secret_basic.
+		// client_secret_basic. A client with only a key can do nothing else.
 		supported = []AuthMethod{ClientSecretBasic}
-		if hasKey {
+		if hasKey && !hasSecret {
 			supported = []AuthMethod{PrivateKeyJWT}
 		}
 	}

@@ -119,6 +119,13 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 	if err := req.Auth.apply(h, form, c.now()); err != nil {
 		return nil, &Error{Op: req.Op, Err: fmt.Errorf("client authentication: %w", err)}
 	}
+	hc := c.httpClient()
+	if hc.Timeout == 0 {
+		// A caller's client without a timeout still gets one per request.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, &Error{Op: req.Op, Err: err}
@@ -133,7 +140,7 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		hr.Header.Set("Accept", "application/json")
 	}
 	start := time.Now()
-	resp, err := c.httpClient().Do(hr)
+	resp, err := hc.Do(hr)
 	if err != nil {
 		err = redactURLError(err)
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "oauth2 exchange", slog.String("op", req.Op),

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +62,51 @@ func TestFilesArePrivate(t *testing.T) {
 	}
 	if got := stdout.String(); got != "" {
 		t.Errorf("login wrote to stdout: %q", got)
+	}
+}
+
+// TestPrivateKeyJWT authenticates with private_key_jwt, the key read from a PEM
+// file in each encoding pixie accepts.
+func TestPrivateKeyJWT(t *testing.T) {
+	srv := devservertest.NewServer(t)
+	key, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PIXIE_HOME", t.TempDir())
+	t.Setenv("PIXIE_PROFILE", "")
+	t.Setenv("PIXIE_STORE_KEY", key.Reveal())
+
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(srv.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec1, err := x509.MarshalECPrivateKey(srv.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, enc := range []struct {
+		name, pemType string
+		der           []byte
+	}{
+		{"pkcs8", "PRIVATE KEY", pkcs8},
+		{"sec1", "EC PRIVATE KEY", sec1},
+	} {
+		t.Run(enc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "key.pem")
+			if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: enc.pemType, Bytes: enc.der}), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := cli.Main([]string{"token", "--issuer", srv.URL, "--client-id", srv.KeyClient.ID,
+				"--auth-method", "private_key_jwt", "--private-key", path, "--grant", "client_credentials", "--force-refresh"},
+				strings.NewReader(""), &stdout, &stderr)
+			if code != cli.ExitOK {
+				t.Fatalf("pixie token: exit code %d, want 0; stderr:\n%s", code, stderr.String())
+			}
+			if got := strings.TrimSpace(stdout.String()); got == "" {
+				t.Error("pixie token printed no token")
+			}
+		})
 	}
 }

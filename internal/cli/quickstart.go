@@ -237,7 +237,7 @@ func (q *quickstart) clientCredentials(ctx context.Context) (string, error) {
 	if out.AccessToken == "" || out.ExpiresIn == nil {
 		return "", errors.New("pixie token -o json: no access token or expiry")
 	}
-	return fmt.Sprintf("pixie token: %s token for %s, expires in %s", out.TokenType, qsServiceClient, time.Duration(*out.ExpiresIn)*time.Second), nil
+	return fmt.Sprintf("pixie token: %s token for %s, expires in %s", out.TokenType, qsServiceClient, (time.Duration(*out.ExpiresIn) * time.Second).Round(time.Minute)), nil
 }
 
 func (q *quickstart) authCode(ctx context.Context) (string, error) {

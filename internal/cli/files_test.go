@@ -32,8 +32,8 @@ func TestFilesArePrivate(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := cli.Main([]string{"login", "--grant", "client_credentials", "--issuer", srv.URL,
 		"--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"}, strings.NewReader(""), &stdout, &stderr)
-	if code != cli.ExitOK {
-		t.Fatalf("pixie login: exit code %d, want 0; stderr:\n%s", code, stderr.String())
+	if got, want := code, cli.ExitOK; got != want {
+		t.Fatalf("pixie login: exit code %d, want %d; stderr:\n%s", got, want, stderr.String())
 	}
 	for _, f := range []struct {
 		path string
@@ -48,8 +48,8 @@ func TestFilesArePrivate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fi.Mode().Perm(); got != f.want {
-				t.Errorf("mode %v, want %v", got, f.want)
+			if got, want := fi.Mode().Perm(), f.want; got != want {
+				t.Errorf("mode %v, want %v", got, want)
 			}
 		})
 	}
@@ -60,8 +60,8 @@ func TestFilesArePrivate(t *testing.T) {
 	if got := string(b); strings.Contains(got, srv.Confidential.Secret.Reveal()) || !strings.Contains(got, "client_secret_env: TEST_CLIENT_SECRET") {
 		t.Errorf("config.yaml holds the secret or not its source:\n%s", got)
 	}
-	if got := stdout.String(); got != "" {
-		t.Errorf("login wrote to stdout: %q", got)
+	if got, want := stdout.String(), ""; got != want {
+		t.Errorf("login wrote to stdout: %q, want nothing", got)
 	}
 }
 
@@ -101,8 +101,8 @@ func TestPrivateKeyJWT(t *testing.T) {
 			code := cli.Main([]string{"token", "--issuer", srv.URL, "--client-id", srv.KeyClient.ID,
 				"--auth-method", "private_key_jwt", "--private-key", path, "--grant", "client_credentials", "--force-refresh"},
 				strings.NewReader(""), &stdout, &stderr)
-			if code != cli.ExitOK {
-				t.Fatalf("pixie token: exit code %d, want 0; stderr:\n%s", code, stderr.String())
+			if got, want := code, cli.ExitOK; got != want {
+				t.Fatalf("pixie token: exit code %d, want %d; stderr:\n%s", got, want, stderr.String())
 			}
 			if got := strings.TrimSpace(stdout.String()); got == "" {
 				t.Error("pixie token printed no token")

@@ -30,6 +30,8 @@ type serveOptions struct {
 	users      []string
 	file       serveFile
 	quiet      bool
+	// faults are injected from the start; PUT /admin/faults changes them.
+	faults devserver.Faults
 }
 
 // serveFile is the --config file of pixie serve, YAML or JSON. Flags given on
@@ -96,7 +98,8 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run a local authorization server for development and tests",
 		Long: `Run pixie's development authorization server: every grant, a real login
 and consent page, revocation, introspection, discovery and fault injection
-(PUT /admin/faults). It is a development server, not for production: it keeps
+(--latency, --failure-rate, --rate-limit, --clock-offset, and PUT /admin/faults
+at run time). It is a development server, not for production: it keeps
 everything in memory and listens on loopback.
 
 Clients: --client id:secret:redirect_uri[,redirect_uri...] (an empty secret makes
@@ -151,6 +154,10 @@ any, a public client "cli", a confidential client "service" (secret
 	f.DurationVar(&refreshTTL, "refresh-token-ttl", 30*24*time.Hour, "refresh token lifetime")
 	f.DurationVar(&deviceInterval, "device-interval", 5*time.Second, "device grant polling interval, whole seconds")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not log each request")
+	f.DurationVar(&opts.faults.Latency, "latency", 0, "fault: delay each token response by `DURATION`")
+	f.Float64Var(&opts.faults.FailureRate, "failure-rate", 0, "fault: fail this fraction (0 to 1) of token requests with 503")
+	f.IntVar(&opts.faults.RateLimit, "rate-limit", 0, "fault: answer the next `N` token requests with 429 and Retry-After")
+	f.DurationVar(&opts.faults.ClockOffset, "clock-offset", 0, "fault: move the server's clock by `DURATION` (negative: back)")
 	_ = cmd.RegisterFlagCompletionFunc("token-format", cobra.FixedCompletions([]string{"jwt", "opaque"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -179,6 +186,10 @@ func (opts *serveOptions) serverOptions(issuer string) (devserver.Options, error
 		RefreshTokenTTL: time.Duration(opts.file.RefreshTokenTTL),
 		IDTokenTTL:      time.Duration(opts.file.IDTokenTTL),
 		DeviceInterval:  time.Duration(opts.file.DeviceInterval),
+		Faults:          opts.faults,
+	}
+	if f := opts.faults.FailureRate; f < 0 || f > 1 {
+		return o, usagef("--failure-rate %v: want a fraction from 0 to 1", f)
 	}
 	switch opts.file.TokenFormat {
 	case "", "jwt":
@@ -337,6 +348,9 @@ func banner(w io.Writer, ds *devserver.Server, o devserver.Options) {
 		fmt.Fprintf(w, "  export CLIENT_SECRET=%s\n", secret)
 		fmt.Fprintf(w, "  pixie token --issuer %s --client-id %s --client-secret-env CLIENT_SECRET --grant client_credentials -o json\n", issuer, confidential.ID)
 	}
+	if f := o.Faults; f.Latency != 0 || f.FailureRate != 0 || f.RateLimit != 0 || f.ClockOffset != 0 {
+		fmt.Fprintf(w, "\nFaults injected: %s (change them with PUT %s/admin/faults)\n", faultsJSON(o.Faults), issuer)
+	}
 	fmt.Fprintln(w, "\nServing until interrupted (Ctrl-C).")
 }
 
@@ -346,4 +360,13 @@ func cmpOrMethod(c devserver.Client) string {
 		return string(c.AuthMethod)
 	}
 	return string(pixie.ClientSecretBasic)
+}
+
+// faultsJSON shows faults in the form PUT /admin/faults takes.
+func faultsJSON(f devserver.Faults) string {
+	b, err := f.MarshalJSON()
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

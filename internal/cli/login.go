@@ -144,7 +144,7 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 	host, path := "127.0.0.1", "/callback"
 	port := "0"
 	if s.RedirectURI != "" {
-		u, _, err := loopbackRedirect(s.RedirectURI)
+		u, err := loopbackRedirect(s.RedirectURI)
 		if err != nil {
 			return nil, "", err
 		}
@@ -266,21 +266,21 @@ func callbackPage(w http.ResponseWriter, status int, title, msg string) {
 }
 
 // loopbackRedirect checks a --redirect-uri: http on a loopback host (RFC 8252
-// section 7.3), and returns it parsed with its listen address.
-func loopbackRedirect(raw string) (*url.URL, string, error) {
+// section 7.3), and returns it parsed.
+func loopbackRedirect(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "http" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, "", fmt.Errorf("--redirect-uri %q: want http://127.0.0.1:PORT/PATH", raw)
+		return nil, fmt.Errorf("--redirect-uri %q: want http://127.0.0.1:PORT/PATH", raw)
 	}
 	switch u.Hostname() {
 	case "127.0.0.1", "::1", "localhost":
 	default:
-		return nil, "", fmt.Errorf("--redirect-uri %q: the host must be loopback (127.0.0.1, [::1] or localhost)", raw)
+		return nil, fmt.Errorf("--redirect-uri %q: the host must be loopback (127.0.0.1, [::1] or localhost)", raw)
 	}
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	return u, u.Host, nil
+	return u, nil
 }
 
 // idSubject verifies the ID token of tok, when there is one and the server

@@ -116,21 +116,19 @@ func (f *settingsFlags) apply(base Settings) (Settings, error) {
 	s := base
 	s.ProviderParams = maps.Clone(base.ProviderParams)
 	s.Params = maps.Clone(base.Params)
-	str := map[string]*string{
-		"issuer": &s.Issuer, "provider": &s.Provider, "auth-url": &s.AuthURL, "token-url": &s.TokenURL,
-		"device-url": &s.DeviceURL, "revoke-url": &s.RevokeURL, "introspect-url": &s.IntrospectURL,
-		"client-id": &s.ClientID, "auth-method": &s.AuthMethod, "private-key": &s.PrivateKey,
-		"audience": &s.Audience, "grant": &s.Grant,
-	}
-	src := map[string]string{
-		"issuer": f.s.Issuer, "provider": f.s.Provider, "auth-url": f.s.AuthURL, "token-url": f.s.TokenURL,
-		"device-url": f.s.DeviceURL, "revoke-url": f.s.RevokeURL, "introspect-url": f.s.IntrospectURL,
-		"client-id": f.s.ClientID, "auth-method": f.s.AuthMethod, "private-key": f.s.PrivateKey,
-		"audience": f.s.Audience, "grant": f.s.Grant,
-	}
-	for name, dst := range str {
+	for name, o := range map[string]struct {
+		dst *string
+		v   string
+	}{
+		"issuer": {&s.Issuer, f.s.Issuer}, "provider": {&s.Provider, f.s.Provider},
+		"auth-url": {&s.AuthURL, f.s.AuthURL}, "token-url": {&s.TokenURL, f.s.TokenURL},
+		"device-url": {&s.DeviceURL, f.s.DeviceURL}, "revoke-url": {&s.RevokeURL, f.s.RevokeURL},
+		"introspect-url": {&s.IntrospectURL, f.s.IntrospectURL}, "client-id": {&s.ClientID, f.s.ClientID},
+		"auth-method": {&s.AuthMethod, f.s.AuthMethod}, "private-key": {&s.PrivateKey, f.s.PrivateKey},
+		"audience": {&s.Audience, f.s.Audience}, "grant": {&s.Grant, f.s.Grant},
+	} {
 		if f.fs.Changed(name) {
-			*dst = src[name]
+			*o.dst = o.v
 		}
 	}
 	// The secret's source is one setting: naming a new one replaces the old.
@@ -198,7 +196,7 @@ func (s Settings) check() error {
 		}
 	}
 	if s.RedirectURI != "" {
-		if _, _, err := loopbackRedirect(s.RedirectURI); err != nil {
+		if _, err := loopbackRedirect(s.RedirectURI); err != nil {
 			return usageErr(err)
 		}
 	}

@@ -179,7 +179,11 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 		handled := false
 		once.Do(func() {
 			handled = true
-			tok, err := cfg.HandleCallback(ctx, ar, r.URL.Query())
+			var tok *pixie.Token
+			code, err := ar.ParseCallback(r.URL.Query())
+			if err == nil {
+				tok, err = cfg.Exchange(ctx, ar, code, s.resourceOptions()...)
+			}
 			if err != nil {
 				callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+message(err)+". Return to the terminal and run pixie login again.")
 			} else {

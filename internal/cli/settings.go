@@ -351,14 +351,21 @@ func readPrivateKey(path string) (crypto.Signer, error) {
 	return signer, nil
 }
 
-// requestOptions are the per-request options of s: scopes are in the Config.
-func (s Settings) requestOptions() []pixie.Option {
+// resourceOptions name the resources of s, which the authorization request
+// and the token request both carry (RFC 8707 section 2).
+func (s Settings) resourceOptions() []pixie.Option {
 	var opts []pixie.Option
-	if s.Audience != "" {
-		opts = append(opts, pixie.Audience(s.Audience))
-	}
 	for _, r := range s.Resources {
 		opts = append(opts, pixie.Resource(r))
+	}
+	return opts
+}
+
+// requestOptions are the per-request options of s: scopes are in the Config.
+func (s Settings) requestOptions() []pixie.Option {
+	opts := s.resourceOptions()
+	if s.Audience != "" {
+		opts = append(opts, pixie.Audience(s.Audience))
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		opts = append(opts, pixie.Param(k, s.Params[k]))

@@ -394,8 +394,8 @@ func BenchmarkExpiryCrossing(b *testing.B) {
 		{"x-oauth2", func(ctx context.Context, tokenURL string) *http.Client {
 			return oauth2.NewClient(ctx, oauth2Source(ctx, tokenURL, early))
 		}},
-		// pixie with the default RefreshAhead (0.8): for a token living less
-		// than five times Skew, 80 % of its life falls after expiry minus
+		// pixie with the default RefreshAhead (0.8): for a token living at
+		// most five times Skew, 80 % of its life is at or past expiry minus
 		// Skew, so the refresh point is capped at the end of validity and no
 		// background refresh happens before callers must wait.
 		{"pixie-default-ahead", func(_ context.Context, tokenURL string) *http.Client {

@@ -188,7 +188,7 @@ func TestBanner(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"development server, not for production", srv.URL, "confidential", "client_secret_basic",
+	for _, want := range []string{"development server: for development and tests, not for production", srv.URL, "confidential", "client_secret_basic",
 		"key-client", "private_key_jwt", "alice", "grant_type=client_credentials"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
 )
 
@@ -62,7 +63,7 @@ func TestLoginAndConsent(t *testing.T) {
 	})
 
 	t.Run("wrong password", func(t *testing.T) {
-		b := devservertest.NewBrowser(srv.HTTPClient(), srv.User.Username, "not-the-password")
+		b := devserver.NewBrowser(srv.HTTPClient(), srv.User.Username, "not-the-password")
 		u, _ := authURL(srv, srv.Public, nil)
 		_, err := b.Authorize(ctx, u)
 		if err == nil || !strings.Contains(err.Error(), "Wrong username or password") {

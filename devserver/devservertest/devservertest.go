@@ -1,7 +1,7 @@
 // Package devservertest starts a [devserver.Server] for tests and examples: on a
 // loopback port, with ready-made clients and a user, closed when the test ends.
-// It also plays the browser through the server's real login, consent and device
-// pages, with net/http only.
+// Its Authorize and ApproveDevice play the browser through the server's real
+// login, consent and device pages with a [devserver.Browser].
 package devservertest
 
 import (

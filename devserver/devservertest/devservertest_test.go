@@ -68,7 +68,7 @@ func TestAuthorizeThroughLoginPage(t *testing.T) {
 
 func TestBrowserErrors(t *testing.T) {
 	srv := devservertest.NewServer(t, devservertest.WithAutoApprove(false))
-	b := devservertest.NewBrowser(srv.HTTPClient(), "alice", "wrong")
+	b := devserver.NewBrowser(srv.HTTPClient(), "alice", "wrong")
 	_, err := b.Authorize(t.Context(), srv.URL+"/authorize?"+url.Values{"client_id": {"nobody"}}.Encode())
 	if err == nil {
 		t.Fatal("an invalid authorization request succeeded")

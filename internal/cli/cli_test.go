@@ -18,7 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/pixieauth/pixie"
-	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/internal/cli"
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/sqlitestore"
@@ -169,7 +169,7 @@ func browse(raw string) error {
 	if user == "" {
 		user, password = "alice", "wonderland"
 	}
-	b := devservertest.NewBrowser(nil, user, password)
+	b := devserver.NewBrowser(nil, user, password)
 	b.Deny = os.Getenv("DEVBROWSER_DENY") != ""
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
-	"github.com/pixieauth/pixie/devserver/devservertest"
 	"github.com/pixieauth/pixie/internal/seal"
 )
 
@@ -112,7 +111,7 @@ func runQuickstart(ctx context.Context, opts *quickstartOptions) error {
 	}
 	defer stopAPI()
 
-	browser := devservertest.NewBrowser(nil, qsUser, password)
+	browser := devserver.NewBrowser(nil, qsUser, password)
 	q := &quickstart{out: opts, issuer: issuer, apiURL: apiURL}
 	q.inner = &app{
 		stdin:    strings.NewReader(""),

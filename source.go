@@ -154,7 +154,8 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 }
 
 // ForceRefresh obtains a new token now, even if the current one is valid, unless
-// another process saved a newer token since this Source last looked.
+// another process saved a newer token since this Source last looked. A Source
+// that has not served a token yet always fetches one.
 func (s *Source) ForceRefresh(ctx context.Context) (*Token, error) {
 	return s.renew(ctx, "force", s.cur.Load(), true)
 }
@@ -254,7 +255,7 @@ func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Toke
 	}
 	// Another Source or process renewed (or this Source starts with a stored
 	// token): use that token, with no request.
-	if stored != nil && ver != seenVersion {
+	if stored != nil && ver != seenVersion && !(force && seen == nil) {
 		if h := s.hold(stored, ver, now, false); s.valid(h, now) {
 			s.adopt(seen, h)
 			return stored, nil

@@ -456,3 +456,22 @@ func TestSourceTokenDoesNotAllocate(t *testing.T) {
 		t.Errorf("allocations per cached Token call = %v, want 0", n)
 	}
 }
+
+func TestForceRefreshOnFreshSourceFetches(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &pixie.MemoryStore{}
+	ctx := context.Background()
+	stored := &pixie.Token{AccessToken: pixie.NewSecret("stored"), RefreshToken: pixie.NewSecret("rt"), Expiry: clk.Now().Add(time.Hour)}
+	if _, err := store.Save(ctx, "default", stored, 0); err != nil {
+		t.Fatal(err)
+	}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	tok, err := src.ForceRefresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.AccessToken.Reveal(); got != "at-1" {
+		t.Errorf("ForceRefresh on a fresh Source = %s, want a fetched token", got)
+	}
+}

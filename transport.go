@@ -2,6 +2,7 @@ package pixie
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -15,8 +16,10 @@ import (
 // When the resource server answers 401 with WWW-Authenticate error="invalid_token"
 // (RFC 6750 section 3.1), Transport renews the token once and replays the request,
 // if Source is a *Source and the body can be replayed (it is empty, or
-// Request.GetBody is set, as for bytes and strings readers). A redirect to
-// another host is sent without the token.
+// Request.GetBody is set, as for bytes and strings readers). If the renewal fails,
+// RoundTrip returns its error (for which [LoginRequired] tells whether the user
+// must log in again) instead of the 401. A redirect to another host is sent
+// without the token.
 type Transport struct {
 	// Source supplies the tokens.
 	Source TokenSource
@@ -61,13 +64,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		replay.Body = body
 	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 	fresh, err := r.renewAfterReject(ctx, tok)
 	if err != nil {
 		closeBody(replay)
-		return resp, nil
+		return nil, fmt.Errorf("pixie: %s rejected the token (invalid_token) and renewing it failed: %w", req.URL.Host, err)
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	replay.Header.Set("Authorization", fresh.Type()+" "+fresh.AccessToken.Reveal())
 	return t.base().RoundTrip(replay)
 }

@@ -159,3 +159,19 @@ func TestOAuth2Adapters(t *testing.T) {
 		t.Error("FromOAuth2 ignored a cancelled context")
 	}
 }
+
+func TestTransportReturnsRenewalError(t *testing.T) {
+	a, url, is, client := apiFixture(t, "never")
+	var rejected error = &pixie.Error{Op: "token", Code: "invalid_grant", Description: "refresh token revoked"}
+	if _, err := client.Get(url); err != nil { // the first token is fetched and refused
+		t.Fatal(err)
+	}
+	is.fail.Store(&rejected)
+	_, err := client.Get(url)
+	if !pixie.LoginRequired(err) {
+		t.Errorf("err = %v, want the renewal's login-required error", err)
+	}
+	if got := a.seen.Load(); got != 3 {
+		t.Errorf("API requests = %d, want 3 (two, then one before the failed renewal)", got)
+	}
+}

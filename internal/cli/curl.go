@@ -93,7 +93,7 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 		return err
 	}
 	defer se.Close()
-	sent, src, err := opts.token(ctx, se, false, 0)
+	_, src, err := opts.token(ctx, se, false, 0)
 	if err != nil {
 		return err
 	}
@@ -103,9 +103,6 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 		return opts.explain(se, err)
 	}
 	defer resp.Body.Close()
-	if err := opts.rejected(ctx, se, src, sent, resp); err != nil {
-		return err
-	}
 	if opts.include {
 		fmt.Fprintf(opts.stdout, "%s %s\r\n", resp.Proto, resp.Status)
 		for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
@@ -141,23 +138,4 @@ func (opts *curlOptions) body() ([]byte, error) {
 		return nil, fmt.Errorf("-d @%s: %w", name, err)
 	}
 	return b, nil
-}
-
-// rejected finds out why the server still refused the token after the
-// Transport's renewal and replay: pixie.Transport returns the 401 and not the
-// renewal's error. When the Source still holds the token that was sent, the
-// renewal failed, and renewing once more gives its error (exit code 4 when the
-// grant was revoked). A renewed token the server refuses is the server's
-// answer, printed as any other.
-func (opts *curlOptions) rejected(ctx context.Context, se *session, src *pixie.Source, sent *pixie.Token, resp *http.Response) error {
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(strings.Join(resp.Header.Values("WWW-Authenticate"), " "), `error="invalid_token"`) {
-		return nil
-	}
-	if cur, err := src.Token(ctx); err == nil && !cur.AccessToken.Equal(sent.AccessToken) {
-		return nil
-	}
-	if _, err := src.ForceRefresh(ctx); err != nil {
-		return opts.explain(se, fmt.Errorf("%s refused the token (401 invalid_token) and renewing it failed: %w", resp.Request.URL.Host, err))
-	}
-	return nil
 }

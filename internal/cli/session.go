@@ -126,10 +126,11 @@ func (se *session) source(skew time.Duration) *pixie.Source {
 // least minTTL left when minTTL is set; force renews it in any case.
 func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Duration) (*pixie.Token, *pixie.Source, error) {
 	src := se.source(minTTL)
-	tok, err := src.Token(ctx)
-	if err == nil && (force || (minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL)) {
-		// Token has loaded the stored token, so the Source renews it rather
-		// than adopting the stored one.
+	var tok *pixie.Token
+	var err error
+	if force {
+		tok, err = src.ForceRefresh(ctx)
+	} else if tok, err = src.Token(ctx); err == nil && minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
 		tok, err = src.ForceRefresh(ctx)
 	}
 	if err != nil {

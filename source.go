@@ -38,8 +38,9 @@ type SourceOptions struct {
 	// background refresh starts while callers keep getting the current token.
 	// 0 means 0.8; a value of 1 or more disables refresh-ahead.
 	RefreshAhead float64
-	// LockTTL bounds how long a refresh may hold the store lock, and so how long
-	// one renewal may take. 0 means 2 minutes.
+	// LockTTL bounds one renewal, waiting for the store lock included, and is
+	// the lease of that lock: a process that dies while renewing holds up the
+	// others at most this long. 0 means 30 seconds.
 	LockTTL time.Duration
 	// OnChange, when set, is called after the token held changes: after a new
 	// token is saved to Store, or when one saved by another process is taken
@@ -82,7 +83,7 @@ type held struct {
 const (
 	defaultSkew         = 60 * time.Second
 	defaultRefreshAhead = 0.8
-	defaultLockTTL      = 2 * time.Minute
+	defaultLockTTL      = 30 * time.Second
 	defaultKey          = "default"
 )
 

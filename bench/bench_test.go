@@ -413,6 +413,7 @@ func BenchmarkExpiryCrossing(b *testing.B) {
 				b.Fatalf("first request: %v", err)
 			}
 			fetched := ts.fetches.Load()
+			b.ReportAllocs()
 			perWorker := int(runFor/interval) + 1
 			lat := make([][]time.Duration, workers)
 			for w := range lat {

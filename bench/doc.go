@@ -6,7 +6,7 @@
 // impl=x-oauth2 (and impl=none for a baseline without a token), so that
 // benchstat can put them in columns:
 //
-//	go test -run='^$' -bench=. -benchmem -count=5 ./bench/ | tee bench.txt
+//	go test -run='^$' -bench=. -benchmem -count=6 ./bench/ | tee bench.txt
 //	benchstat -col '/impl@(x-oauth2 pixie none pixie-as-oauth2)' bench.txt
 //
 // The package has no code of its own; docs/benchmarks.md records and reads the

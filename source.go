@@ -34,9 +34,10 @@ type SourceOptions struct {
 	// valid only while at least Skew remains. 0 means 60 seconds. For a token
 	// whose whole lifetime is shorter than twice Skew, half its lifetime is used.
 	Skew time.Duration
-	// RefreshAhead is the fraction of a token's lifetime after which a
-	// background refresh starts while callers keep getting the current token.
-	// 0 means 0.8; a value of 1 or more disables refresh-ahead.
+	// RefreshAhead is the fraction of a token's usable lifetime (until Skew
+	// before its expiry) after which a background refresh starts while callers
+	// keep getting the current token. 0 means 0.8; a value of 1 or more disables
+	// refresh-ahead.
 	RefreshAhead float64
 	// LockTTL bounds one renewal, waiting for the store lock included, and is
 	// the lease of that lock: a process that dies while renewing holds up the
@@ -73,6 +74,7 @@ type Source struct {
 // held is the token a Source serves, with its precomputed deadlines.
 type held struct {
 	tok        *Token
+	auth       string    // tok's Authorization header value
 	version    uint64    // the Store version tok was saved or loaded as
 	validUntil time.Time // expiry minus skew; zero: no expiry
 	refreshAt  time.Time // start of the background refresh; zero: never
@@ -169,6 +171,15 @@ func (s *Source) Invalidate() {
 		// Keep the version, so that the renewal sees whether the store moved on.
 		s.cur.CompareAndSwap(h, &held{tok: h.tok, version: h.version, validUntil: time.Unix(0, 1)})
 	}
+}
+
+// authorization returns the Authorization header value for tok: precomputed when
+// tok is the token held, so that authorizing a request does not build it again.
+func (s *Source) authorization(tok *Token) string {
+	if h := s.cur.Load(); h != nil && h.tok == tok {
+		return h.auth
+	}
+	return authorization(tok)
 }
 
 // renewAfterReject is called when a resource server rejected tok: it renews
@@ -329,7 +340,7 @@ func (s *Source) storeDown(seen *held, err error) (*Token, error) {
 // hold computes a token's deadlines. fresh tells that tok was just issued, so its
 // remaining lifetime is its whole lifetime.
 func (s *Source) hold(tok *Token, version uint64, now time.Time, fresh bool) *held {
-	h := &held{tok: tok, version: version}
+	h := &held{tok: tok, auth: authorization(tok), version: version}
 	if tok.Expiry.IsZero() {
 		return h
 	}
@@ -340,10 +351,10 @@ func (s *Source) hold(tok *Token, version uint64, now time.Time, fresh bool) *he
 	}
 	h.validUntil = tok.Expiry.Add(-skew)
 	if s.opt.RefreshAhead < 1 {
-		h.refreshAt = now.Add(time.Duration(float64(life) * s.opt.RefreshAhead))
-		if h.refreshAt.After(h.validUntil) {
-			h.refreshAt = h.validUntil
-		}
+		// The fraction applies to the usable lifetime, so that even a token
+		// that lives only a few times Skew is refreshed before callers must
+		// wait for it.
+		h.refreshAt = now.Add(time.Duration(float64(h.validUntil.Sub(now)) * s.opt.RefreshAhead))
 	}
 	return h
 }

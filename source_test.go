@@ -475,3 +475,31 @@ func TestForceRefreshOnFreshSourceFetches(t *testing.T) {
 		t.Errorf("ForceRefresh on a fresh Source = %s, want a fetched token", got)
 	}
 }
+
+// TestSourceRefreshAheadShortToken checks that a token living only a few times
+// Skew (five minutes, against the default 60 s) is still refreshed in the
+// background before callers would have to wait.
+func TestSourceRefreshAheadShortToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: 5 * time.Minute}
+	changed := make(chan *pixie.Token, 4)
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now, OnChange: func(_, n *pixie.Token) { changed <- n }})
+	ctx := context.Background()
+	first, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-changed
+	clk.Add(3*time.Minute + 15*time.Second) // past 80 % of the 4 usable minutes
+	if got, err := src.Token(ctx); err != nil || got != first {
+		t.Fatalf("Token = %v, %v; want the current token at once", got, err)
+	}
+	select {
+	case n := <-changed:
+		if n.AccessToken.Reveal() != "at-2" {
+			t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background refresh before the token stopped being valid")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/oauth2"
 )
@@ -37,6 +38,15 @@ type renewer interface {
 	renewAfterReject(ctx context.Context, tok *Token) (*Token, error)
 }
 
+// authorizer is implemented by *Source, which keeps the header value of the token
+// it holds.
+type authorizer interface {
+	authorization(tok *Token) string
+}
+
+// authorization returns tok's Authorization header value (RFC 6750 section 2.1).
+func authorization(tok *Token) string { return tok.Type() + " " + tok.AccessToken.Reveal() }
+
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if redirectedElsewhere(req) {
@@ -48,7 +58,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base().RoundTrip(authorized(req, tok))
+	resp, err := t.base().RoundTrip(t.authorized(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !invalidToken(resp.Header) {
 		return resp, err
 	}
@@ -56,7 +66,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
 		return resp, nil
 	}
-	replay := authorized(req, nil)
+	replay := t.authorized(req, nil)
 	if req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
@@ -71,17 +81,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(replay)
 		return nil, fmt.Errorf("pixie: %s rejected the token (invalid_token) and renewing it failed: %w", req.URL.Host, err)
 	}
-	replay.Header.Set("Authorization", fresh.Type()+" "+fresh.AccessToken.Reveal())
+	replay.Header.Set("Authorization", t.header(fresh))
 	return t.base().RoundTrip(replay)
 }
 
 // authorized clones req with tok's Authorization header (none when tok is nil).
-func authorized(req *http.Request, tok *Token) *http.Request {
+func (t *Transport) authorized(req *http.Request, tok *Token) *http.Request {
 	r := req.Clone(req.Context())
 	if tok != nil {
-		r.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken.Reveal())
+		r.Header.Set("Authorization", t.header(tok))
 	}
 	return r
+}
+
+func (t *Transport) header(tok *Token) string {
+	if a, ok := t.Source.(authorizer); ok {
+		return a.authorization(tok)
+	}
+	return authorization(tok)
 }
 
 // redirectedElsewhere reports whether req follows a redirect to a host other than
@@ -119,17 +136,33 @@ func (t *Transport) base() http.RoundTripper {
 }
 
 // OAuth2 adapts src to golang.org/x/oauth2's TokenSource, for SDKs that take one.
-// Its Token method has no context, so it uses context.Background.
-func OAuth2(src TokenSource) oauth2.TokenSource { return oauth2Adapter{src} }
+// Its Token method has no context, so it uses context.Background. Like x/oauth2's
+// own sources it returns the same *oauth2.Token until the token changes, which
+// callers must not modify.
+func OAuth2(src TokenSource) oauth2.TokenSource { return &oauth2Adapter{src: src} }
 
-type oauth2Adapter struct{ src TokenSource }
+type oauth2Adapter struct {
+	src  TokenSource
+	last atomic.Pointer[converted]
+}
 
-func (a oauth2Adapter) Token() (*oauth2.Token, error) {
+// converted is a token and its x/oauth2 form.
+type converted struct {
+	from *Token
+	to   *oauth2.Token
+}
+
+func (a *oauth2Adapter) Token() (*oauth2.Token, error) {
 	tok, err := a.src.Token(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	return tok.OAuth2(), nil
+	if c := a.last.Load(); c != nil && c.from == tok {
+		return c.to, nil
+	}
+	c := &converted{from: tok, to: tok.OAuth2()}
+	a.last.Store(c)
+	return c.to, nil
 }
 
 // FromOAuth2 adapts a golang.org/x/oauth2 TokenSource to pixie's. The context is

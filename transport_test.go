@@ -175,3 +175,24 @@ func TestTransportReturnsRenewalError(t *testing.T) {
 		t.Errorf("API requests = %d, want 3 (two, then one before the failed renewal)", got)
 	}
 }
+
+func TestOAuth2AdapterReusesConversion(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	ots := pixie.OAuth2(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+	a, err := ots.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = ots.Token() }); n != 0 {
+		t.Errorf("allocations per cached Token call = %v, want 0", n)
+	}
+	clk.Add(2 * time.Hour)
+	b, err := ots.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || b.AccessToken != "at-2" {
+		t.Errorf("after expiry the adapter returned %q, want the renewed at-2", b.AccessToken)
+	}
+}

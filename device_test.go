@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 )
 
 const testDeviceCode = "DC-secret-device-code"
@@ -23,7 +24,7 @@ const deviceBody = `{"device_code":"` + testDeviceCode + `","user_code":"WDJB-MJ
 
 // recordSleeps replaces the wait between device polls with one that records
 // the duration and advances clock (when not nil) instead of waiting.
-func recordSleeps(tb testing.TB, clock *stepClock) func() []time.Duration {
+func recordSleeps(tb testing.TB, clock *fakeclock.Clock) func() []time.Duration {
 	tb.Helper()
 	var mu sync.Mutex
 	var waits []time.Duration
@@ -172,7 +173,7 @@ func deviceServer(tb testing.TB, errs ...string) *authServer {
 
 // startDevice is a device authorization made at clock's time, as DeviceAuth
 // would return it.
-func startDevice(clock *stepClock, lifetime, interval time.Duration) *pixie.DeviceAuth {
+func startDevice(clock *fakeclock.Clock, lifetime, interval time.Duration) *pixie.DeviceAuth {
 	return &pixie.DeviceAuth{
 		DeviceCode: pixie.NewSecret(testDeviceCode),
 		UserCode:   "WDJB-MJHT",

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 )
 
 // metadataServer is a loopback server that serves a metadata document at the
@@ -362,24 +363,6 @@ func TestDiscoverRefusesHTTPEndpointOfHTTPSIssuer(t *testing.T) {
 	}
 }
 
-// discoveryClock is an injectable clock that tests move by hand.
-type discoveryClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *discoveryClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *discoveryClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestDiscoverCache(t *testing.T) {
 	const path = "/.well-known/oauth-authorization-server"
 	for _, tc := range []struct {
@@ -398,7 +381,7 @@ func TestDiscoverCache(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newMetadataServer(t)
 			srv.handleMetadata(path, srv.URL, tc.header...)
-			clock := &discoveryClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			d := pixie.Discovery{TTL: tc.ttl, Now: clock.Now}
 			discover := func(wantRequests int) {
 				t.Helper()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 )
 
 // Credentials the grant tests send. Each failure path checks that none of them
@@ -217,26 +218,9 @@ func asError(tb testing.TB, err error) *pixie.Error {
 	return e
 }
 
-// stepClock is a clock that moves only when told to.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newStepClock() *stepClock {
-	return &stepClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newStepClock returns a settable clock at a fixed start.
+func newStepClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // logRecords keeps every record logged through its Logger, rendered as text.

@@ -10,31 +10,14 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 )
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(fakeclock.Start) }
 
 // issuer hands out numbered tokens that live for life, counting its calls.
 type issuer struct {
-	clk   *clock
+	clk   *fakeclock.Clock
 	life  time.Duration
 	calls atomic.Int64
 	gate  chan struct{} // when set, each fetch waits for it
@@ -117,7 +100,7 @@ func TestSourceStormMakesOneRequest(t *testing.T) {
 	// Crossing the expiry: the token is no longer valid for anyone, and the
 	// storm again makes a single request.
 	is.gate = nil
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	wg = sync.WaitGroup{}
 	for range n {
 		wg.Add(1)
@@ -142,14 +125,14 @@ func TestSourceSkew(t *testing.T) {
 	if _, err := src.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(55*time.Minute - time.Second)
+	clk.Advance(55*time.Minute - time.Second)
 	if _, err := src.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := is.calls.Load(); got != 1 {
 		t.Fatalf("fetches before the skew = %d, want 1", got)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	tok, err := src.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +173,7 @@ func TestSourceRefreshAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-changed
-	clk.Add(48 * time.Minute) // 80 % of the lifetime
+	clk.Advance(48 * time.Minute) // 80 % of the lifetime
 	is.gate = make(chan struct{})
 	got, err := src.Token(ctx)
 	if err != nil {
@@ -239,7 +222,7 @@ func TestSourceSharedStoreUsesPeersToken(t *testing.T) {
 	if got := is.calls.Load(); got != 1 {
 		t.Errorf("fetches = %d, want 1", got)
 	}
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	for _, s := range []*pixie.Source{a, b, a, b} {
 		if _, err := s.Token(ctx); err != nil {
 			t.Fatal(err)
@@ -261,7 +244,7 @@ func TestSourceFailedRefreshKeepsStoredToken(t *testing.T) {
 	}
 	var rejected error = &pixie.Error{Code: "invalid_grant", Description: "refresh token revoked"}
 	is.fail.Store(&rejected)
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	_, err := src.Token(ctx)
 	if !pixie.LoginRequired(err) {
 		t.Fatalf("Token after a rejected refresh: %v; want a login-required error", err)
@@ -342,7 +325,7 @@ func TestSourceStoreDownServesHeldTokenUntilExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.down.Store(true)
-	clk.Add(59*time.Minute + 30*time.Second) // inside the skew, before expiry
+	clk.Advance(59*time.Minute + 30*time.Second) // inside the skew, before expiry
 	tok, err := src.Token(ctx)
 	if err != nil {
 		t.Fatalf("Token with the store down before expiry: %v", err)
@@ -350,7 +333,7 @@ func TestSourceStoreDownServesHeldTokenUntilExpiry(t *testing.T) {
 	if tok != first {
 		t.Error("did not serve the held token")
 	}
-	clk.Add(time.Minute) // expired
+	clk.Advance(time.Minute) // expired
 	if _, err := src.Token(ctx); !errors.Is(err, errStoreDown) {
 		t.Errorf("Token with the store down after expiry: %v, want the store error", err)
 	}
@@ -490,7 +473,7 @@ func TestSourceRefreshAheadShortToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-changed
-	clk.Add(3*time.Minute + 15*time.Second) // past 80 % of the 4 usable minutes
+	clk.Advance(3*time.Minute + 15*time.Second) // past 80 % of the 4 usable minutes
 	if got, err := src.Token(ctx); err != nil || got != first {
 		t.Fatalf("Token = %v, %v; want the current token at once", got, err)
 	}

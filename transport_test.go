@@ -187,7 +187,7 @@ func TestOAuth2AdapterReusesConversion(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = ots.Token() }); n != 0 {
 		t.Errorf("allocations per cached Token call = %v, want 0", n)
 	}
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	b, err := ots.Token()
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,31 +19,15 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 	"golang.org/x/oauth2"
 )
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns a settable clock at the current time.
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }
 
 // withClock makes the server use c.
-func withClock(c *clock) devservertest.Option {
+func withClock(c *fakeclock.Clock) devservertest.Option {
 	return func(o *devserver.Options) { o.Now = c.Now }
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/pixieauth/pixie/internal/fakeclock"
 	"github.com/pixieauth/pixie/oidc"
 )
 
@@ -24,24 +25,6 @@ const testClientID = "client-1"
 
 // testStart is the fake clock's initial time.
 var testStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-// testClock is an injectable clock that tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // signingKey is an issuer's private key with its kid and algorithm.
 type signingKey struct {
@@ -107,7 +90,7 @@ func (k signingKey) sign(tb testing.TB, claims map[string]any) string {
 // counts the requests for it.
 type testIssuer struct {
 	*httptest.Server
-	clock *testClock
+	clock *fakeclock.Clock
 
 	mu           sync.Mutex
 	keys         []jose.JSONWebKey
@@ -118,7 +101,7 @@ type testIssuer struct {
 
 func newTestIssuer(tb testing.TB, keys ...signingKey) *testIssuer {
 	tb.Helper()
-	iss := &testIssuer{clock: &testClock{now: testStart}}
+	iss := &testIssuer{clock: fakeclock.New(testStart)}
 	iss.publish(keys...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /jwks", iss.serveJWKS)

@@ -12,31 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/fakeclock"
 	"github.com/pixieauth/pixie/redisstore"
 )
-
-// clock is a test clock shared by every replica of a test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // issuer stands in for a token endpoint: it counts requests and issues numbered
 // tokens that live for an hour of the test clock.
 type issuer struct {
-	clock    *clock
+	clock    *fakeclock.Clock
 	requests atomic.Int32
 }
 
@@ -52,7 +35,7 @@ func TestFleetRefreshesOnce(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
 	const replicas, callers, expiries = 4, 50, 5
-	clk := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	iss := &issuer{clock: clk}
 	sources := make([]*pixie.Source, replicas)
 	for i := range sources {
@@ -107,7 +90,7 @@ func TestSourceWhileRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	clk := &clock{now: start}
+	clk := fakeclock.New(start)
 	iss := &issuer{clock: clk}
 	src := pixie.NewSource(iss.fetch, pixie.SourceOptions{Store: s, Now: clk.Now})
 	tok := &pixie.Token{AccessToken: pixie.NewSecret("held"), Expiry: start.Add(10 * time.Minute)}

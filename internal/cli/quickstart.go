@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,7 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/wire"
 )
 
 // quickstartOptions are the options of pixie quickstart.
@@ -86,7 +85,7 @@ func runQuickstart(ctx context.Context, opts *quickstartOptions) error {
 	if err != nil {
 		return err
 	}
-	password, serviceSecret, apiSecret := randomText(12), randomText(24), randomText(24)
+	password, serviceSecret, apiSecret := wire.RandomString(12), wire.RandomString(24), wire.RandomString(24)
 	issuer, stopDS, err := startDevserver(devserver.Options{
 		Users: []devserver.User{{Username: qsUser, Password: pixie.NewSecret(password), Name: "Alice Liddell", Email: "alice@example.com"}},
 		Clients: []devserver.Client{
@@ -393,13 +392,6 @@ func deliverCallback(ctx context.Context, u string) error {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	return nil
-}
-
-// randomText returns n random bytes as base64url text.
-func randomText(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)[:n]
 }
 
 // mapEnv is a getenv over m alone.

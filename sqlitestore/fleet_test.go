@@ -209,9 +209,9 @@ func TestProcessesRotateWithoutReuse(t *testing.T) {
 func TestProcessKilledDuringRefresh(t *testing.T) {
 	skipFleetInShort(t)
 	const kills = 15
-	// The lock's lease: a killed child usually holds the lock, and the next
-	// one waits until the lease lapses.
-	const lockTTL = time.Second
+	// The children's LockTTL, short since every kill costs up to one lease;
+	// still hundreds of times longer than a refresh.
+	const lockTTL = 1500 * time.Millisecond
 	f := newFleet(t, nil)
 	var kept, lost int
 	for i := range kills {
@@ -255,7 +255,10 @@ func TestProcessKilledDuringRefresh(t *testing.T) {
 			st.Close()
 			t.Fatalf("after kill %d: the stored token is not one of the last two the server issued (it is number %d of %d; -1: never issued)", i+1, n, last+1)
 		}
-		// A crashed holder's lease lapses after its ttl.
+		// The killed child usually held the lock: its lease must lapse
+		// within its ttl. Waiting for that here also keeps the next child's
+		// first renewal, whose LockTTL budget includes the wait for the
+		// lock, from spending that budget on a dead child's lease.
 		lctx, cancel := context.WithTimeout(t.Context(), 5*lockTTL)
 		lease, err := st.Lock(lctx, fleetKey, lockTTL)
 		cancel()
@@ -588,21 +591,24 @@ func (c *fleetChild) send(t *testing.T, msg string) {
 // expect returns the rest of the child's next line, which must start with prefix.
 func (c *fleetChild) expect(t *testing.T, prefix string) string {
 	t.Helper()
+	var (
+		line string
+		ok   bool
+	)
 	select {
-	case line, ok := <-c.lines:
-		if !ok {
-			<-c.done
-			t.Fatalf("%s exited while the test waited for %q; %s", c.name, prefix, c.status())
-		}
-		rest, found := strings.CutPrefix(line, prefix)
-		if !found {
-			t.Fatalf("%s said %q, want %q...", c.name, line, prefix)
-		}
-		return rest
+	case line, ok = <-c.lines:
 	case <-time.After(answerTimeout):
 		t.Fatalf("%s did not say %q within %v; %s", c.name, prefix, answerTimeout, c.status())
 	}
-	panic("unreachable")
+	if !ok {
+		<-c.done
+		t.Fatalf("%s exited while the test waited for %q; %s", c.name, prefix, c.status())
+	}
+	rest, found := strings.CutPrefix(line, prefix)
+	if !found {
+		t.Fatalf("%s said %q, want %q...", c.name, line, prefix)
+	}
+	return rest
 }
 
 // exited reports whether the child has ended.

@@ -106,11 +106,11 @@ func TestProcessesRefreshOncePerExpiry(t *testing.T) {
 				t.Errorf("round %d: %s's callers got %s; want all on the stored token, %s", round, children[i].name, got, want)
 			}
 		}
-		if got := f.refreshes(0) - all; got != wantRefreshes {
-			t.Errorf("round %d: %d refresh_token requests reached the server, want %d", round, got, wantRefreshes)
+		if got, want := f.refreshes(0)-all, wantRefreshes; got != want {
+			t.Errorf("round %d: %d refresh_token requests reached the server, want %d", round, got, want)
 		}
-		if got := f.refreshes(http.StatusOK) - ok; got != wantRefreshes {
-			t.Errorf("round %d: %d refresh_token requests succeeded, want %d", round, got, wantRefreshes)
+		if got, want := f.refreshes(http.StatusOK)-ok, wantRefreshes; got != want {
+			t.Errorf("round %d: %d refresh_token requests succeeded, want %d", round, got, want)
 		}
 		if t.Failed() {
 			t.FailNow()
@@ -174,15 +174,15 @@ func TestProcessesRotateWithoutReuse(t *testing.T) {
 	f.front.await(t, "idle", func(fr *front) bool { return fr.active == 0 })
 
 	total, ok := f.refreshes(0), f.refreshes(http.StatusOK)
-	if failed := total - ok; failed != 0 {
-		t.Errorf("%d of %d refresh_token requests failed, want 0", failed, total)
+	if got, want := total-ok, 0; got != want {
+		t.Errorf("%d of %d refresh_token requests failed, want %d", got, total, want)
 	}
 	var sum int
 	for _, n := range sent {
 		sum += n
 	}
-	if sum != total {
-		t.Errorf("the children sent %d refresh requests, the server counted %d", sum, total)
+	if got, want := sum, total; got != want {
+		t.Errorf("the children sent %d refresh requests, the server counted %d", got, want)
 	}
 
 	// The token the fleet left in the store carries the live refresh token.

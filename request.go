@@ -252,6 +252,7 @@ func (c *Config) tokenFromResponse(resp *wire.Response, requested []string) (*To
 	}
 	if tr.HasExpiresIn {
 		t.Expiry = resp.Received.Add(tr.ExpiresIn)
+		t.Lifetime = tr.ExpiresIn
 	}
 	return t, nil
 }

@@ -32,16 +32,17 @@ type SourceOptions struct {
 	Key string
 	// Skew is how long before its expiry a token stops being served: a token is
 	// valid only while at least Skew remains. 0 means 60 seconds. For a token
-	// whose whole lifetime is shorter than twice Skew, half its lifetime is used.
+	// whose whole lifetime ([Token.Lifetime]) is shorter than twice Skew, half
+	// its lifetime is used.
 	Skew time.Duration
 	// RefreshAhead is the fraction of a token's usable lifetime (until Skew
 	// before its expiry) after which a background refresh starts while callers
 	// keep getting the current token. 0 means 0.8; a value of 1 or more disables
 	// refresh-ahead.
 	RefreshAhead float64
-	// LockTTL bounds one renewal, waiting for the store lock included, and is
-	// the lease of that lock: a process that dies while renewing holds up the
-	// others at most this long. 0 means 30 seconds.
+	// LockTTL is the lease of the store lock and bounds the renewal done under
+	// it: a process that dies while renewing holds up the others at most this
+	// long. 0 means 30 seconds.
 	LockTTL time.Duration
 	// OnChange, when set, is called after the token held changes: after a new
 	// token is saved to Store, or when one saved by another process is taken
@@ -207,7 +208,7 @@ func (s *Source) Put(ctx context.Context, tok *Token) error {
 	if err != nil {
 		return fmt.Errorf("pixie: saving token: %w", err)
 	}
-	s.publish(s.hold(tok, ver, s.opt.Now(), true))
+	s.publish(s.hold(tok, ver, s.opt.Now()))
 	return nil
 }
 
@@ -219,16 +220,14 @@ func (s *Source) valid(h *held, now time.Time) bool {
 // runs at a time in this Source; callers wait for it or for their own ctx. If
 // another renewal replaced seen with a valid token in the meantime, that token is
 // the answer. The renewal runs on a context detached from the first caller's
-// cancellation, bounded by LockTTL, so that one impatient caller does not fail
-// the others.
+// cancellation, so that one impatient caller does not fail the others; it bounds
+// itself (see renewLocked).
 func (s *Source) renew(ctx context.Context, key string, seen *held, force bool) (*Token, error) {
 	ch := s.group.DoChan(key, func() (any, error) {
 		if cur := s.cur.Load(); cur != seen && cur != nil && s.valid(cur, s.opt.Now()) {
 			return cur.tok, nil
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.LockTTL)
-		defer cancel()
-		return s.renewLocked(rctx, seen, force)
+		return s.renewLocked(context.WithoutCancel(ctx), seen, force)
 	})
 	select {
 	case r := <-ch:
@@ -241,14 +240,24 @@ func (s *Source) renew(ctx context.Context, key string, seen *held, force bool) 
 	}
 }
 
-// renewLocked is the refresh protocol under the store lock.
-func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Token, error) {
+// lockWaitSlack is how much longer than one lease a renewal waits for the lock:
+// by then a holder that died has lost its lease.
+const lockWaitSlack = 2 * time.Second
+
+// renewLocked is the refresh protocol under the store lock. Waiting for the lock
+// is bounded by one lease (and a little); the work under the lock gets a fresh
+// LockTTL, the lease it holds, so it ends before another process may take over.
+func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Token, error) {
 	st, key := s.opt.Store, s.opt.Key
-	lease, err := st.Lock(ctx, key, s.opt.LockTTL)
+	lctx, cancelWait := context.WithTimeout(base, s.opt.LockTTL+lockWaitSlack)
+	lease, err := st.Lock(lctx, key, s.opt.LockTTL)
+	cancelWait()
 	if err != nil {
 		return s.storeDown(seen, fmt.Errorf("pixie: locking token store: %w", err))
 	}
-	defer lease.Unlock(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithTimeout(base, s.opt.LockTTL)
+	defer cancel()
+	defer lease.Unlock(base)
 
 	if seen != nil && seen.unsaved {
 		if err := s.saveUnsaved(ctx, seen); err != nil {
@@ -268,7 +277,7 @@ func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Toke
 	// Another Source or process renewed (or this Source starts with a stored
 	// token): use that token, with no request.
 	if stored != nil && ver != seenVersion && !(force && seen == nil) {
-		if h := s.hold(stored, ver, now, false); s.valid(h, now) {
+		if h := s.hold(stored, ver, now); s.valid(h, now) {
 			s.adopt(seen, h)
 			return stored, nil
 		}
@@ -280,7 +289,7 @@ func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Toke
 			// A peer may have rotated the refresh token while this renewal
 			// used the old one: look once more before asking for a login.
 			if again, v2, lerr := st.Load(ctx, key); lerr == nil && v2 != ver {
-				if h := s.hold(again, v2, s.opt.Now(), false); s.valid(h, s.opt.Now()) {
+				if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
 					s.adopt(seen, h)
 					return again, nil
 				}
@@ -294,7 +303,7 @@ func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Toke
 		// The lease lapsed and a peer saved meanwhile. Its token wins: the
 		// store must hold one lineage.
 		if again, v2, lerr := st.Load(ctx, key); lerr == nil {
-			if h := s.hold(again, v2, s.opt.Now(), false); s.valid(h, s.opt.Now()) {
+			if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
 				s.adopt(seen, h)
 				return again, nil
 			}
@@ -305,12 +314,12 @@ func (s *Source) renewLocked(ctx context.Context, seen *held, force bool) (*Toke
 		// lose it (the refresh token it carries may have replaced the stored
 		// one), and save it first at the next renewal.
 		s.opt.Logger.Error("pixie: could not save the refreshed token; keeping it in memory", slog.String("key", key), slog.Any("error", err))
-		h := s.hold(tok, ver, s.opt.Now(), true)
+		h := s.hold(tok, ver, s.opt.Now())
 		h.unsaved = true
 		s.change(seen, h)
 		return tok, nil
 	}
-	s.change(seen, s.hold(tok, newVer, s.opt.Now(), true))
+	s.change(seen, s.hold(tok, newVer, s.opt.Now()))
 	return tok, nil
 }
 
@@ -337,16 +346,14 @@ func (s *Source) storeDown(seen *held, err error) (*Token, error) {
 	return nil, err
 }
 
-// hold computes a token's deadlines. fresh tells that tok was just issued, so its
-// remaining lifetime is its whole lifetime.
-func (s *Source) hold(tok *Token, version uint64, now time.Time, fresh bool) *held {
+// hold computes a token's deadlines.
+func (s *Source) hold(tok *Token, version uint64, now time.Time) *held {
 	h := &held{tok: tok, auth: authorization(tok), version: version}
 	if tok.Expiry.IsZero() {
 		return h
 	}
-	life := tok.Expiry.Sub(now)
 	skew := s.opt.Skew
-	if fresh && life < 2*skew {
+	if life := tok.Lifetime; life > 0 && life < 2*skew {
 		skew = life / 2
 	}
 	h.validUntil = tok.Expiry.Add(-skew)

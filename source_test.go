@@ -40,6 +40,7 @@ func (is *issuer) fetch(ctx context.Context, current *pixie.Token) (*pixie.Token
 		AccessToken:  pixie.NewSecret(fmt.Sprintf("at-%d", n)),
 		RefreshToken: pixie.NewSecret(fmt.Sprintf("rt-%d", n)),
 		Expiry:       is.clk.Now().Add(is.life),
+		Lifetime:     is.life,
 	}, nil
 }
 
@@ -484,5 +485,27 @@ func TestSourceRefreshAheadShortToken(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no background refresh before the token stopped being valid")
+	}
+}
+
+// TestSourceSharesShortLivedToken checks that a token shorter-lived than twice
+// the skew, saved by one Source, is used by another without a new request: its
+// validity comes from its issued lifetime, not from the time left when loaded.
+func TestSourceSharesShortLivedToken(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: 30 * time.Second}
+	store := &pixie.MemoryStore{}
+	opts := pixie.SourceOptions{Store: store, Now: clk.Now, RefreshAhead: 1}
+	a, b := pixie.NewSource(is.fetch, opts), pixie.NewSource(is.fetch, opts)
+	ctx := context.Background()
+	if _, err := a.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Second)
+	if _, err := b.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := is.calls.Load(); got != 1 {
+		t.Errorf("fetches = %d, want 1: the second Source should use the stored 30 s token", got)
 	}
 }

@@ -32,6 +32,10 @@ type Token struct {
 	// client's clock when the response arrived. Zero means the server gave no
 	// lifetime.
 	Expiry time.Time
+	// Lifetime is the access token's whole lifetime as issued (expires_in), or 0
+	// when the server gave none. Unlike the time left, it does not shrink, so it
+	// tells a short-lived token from a long-lived one near its end.
+	Lifetime time.Duration
 	// Scope is the granted scope. When the server omits scope, the grant was for the
 	// requested scope (RFC 6749 section 5.1) and Scope holds the request's scopes.
 	Scope []string
@@ -130,6 +134,7 @@ func (t *Token) OAuth2() *oauth2.Token {
 		TokenType:    t.Type(),
 		RefreshToken: t.RefreshToken.Reveal(),
 		Expiry:       t.Expiry,
+		ExpiresIn:    int64(t.Lifetime / time.Second),
 	}
 	extra := make(map[string]any, len(t.Extra)+2)
 	for k, v := range t.Extra {
@@ -155,6 +160,7 @@ func TokenFromOAuth2(o *oauth2.Token) *Token {
 		TokenType:    o.TokenType,
 		RefreshToken: NewSecret(o.RefreshToken),
 		Expiry:       o.Expiry,
+		Lifetime:     time.Duration(o.ExpiresIn) * time.Second,
 	}
 	if s, ok := o.Extra("id_token").(string); ok {
 		t.IDToken = NewSecret(s)

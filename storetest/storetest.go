@@ -676,6 +676,9 @@ func Equal(tb testing.TB, got, want *pixie.Token) {
 	if !got.Expiry.Equal(want.Expiry) {
 		tb.Errorf("expiry = %v, want %v", got.Expiry, want.Expiry)
 	}
+	if got.Lifetime != want.Lifetime {
+		tb.Errorf("lifetime = %v, want %v", got.Lifetime, want.Lifetime)
+	}
 	if !slices.Equal(got.Scope, want.Scope) {
 		tb.Errorf("scope = %q, want %q", got.Scope, want.Scope)
 	}

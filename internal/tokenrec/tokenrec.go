@@ -22,6 +22,7 @@ type record struct {
 	RefreshToken    string         `json:"rt,omitempty"`
 	IDToken         string         `json:"it,omitempty"`
 	Expiry          *time.Time     `json:"exp,omitempty"`
+	Lifetime        time.Duration  `json:"lt,omitempty"`
 	Scope           []string       `json:"sc,omitempty"`
 	IssuedTokenType string         `json:"itt,omitempty"`
 	Extra           map[string]any `json:"x,omitempty"`
@@ -38,6 +39,7 @@ func Encode(tok *pixie.Token) ([]byte, error) {
 		TokenType:       tok.TokenType,
 		RefreshToken:    tok.RefreshToken.Reveal(),
 		IDToken:         tok.IDToken.Reveal(),
+		Lifetime:        tok.Lifetime,
 		Scope:           tok.Scope,
 		IssuedTokenType: tok.IssuedTokenType,
 		Extra:           tok.Extra,
@@ -68,6 +70,7 @@ func Decode(b []byte) (*pixie.Token, error) {
 		TokenType:       r.TokenType,
 		RefreshToken:    pixie.NewSecret(r.RefreshToken),
 		IDToken:         pixie.NewSecret(r.IDToken),
+		Lifetime:        r.Lifetime,
 		Scope:           r.Scope,
 		IssuedTokenType: r.IssuedTokenType,
 		Extra:           r.Extra,

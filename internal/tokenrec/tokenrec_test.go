@@ -16,6 +16,7 @@ func TestRoundTrip(t *testing.T) {
 		RefreshToken:    pixie.NewSecret("rt"),
 		IDToken:         pixie.NewSecret("id"),
 		Expiry:          time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC),
+		Lifetime:        90 * time.Second,
 		Scope:           []string{"a", "b"},
 		IssuedTokenType: pixie.TokenTypeAccessToken,
 		Extra:           map[string]any{"n": 1.5, "o": map[string]any{"k": "v"}},
@@ -34,7 +35,7 @@ func TestRoundTrip(t *testing.T) {
 	if !out.RefreshToken.Equal(in.RefreshToken) || !out.IDToken.Equal(in.IDToken) {
 		t.Error("refresh or ID token changed")
 	}
-	if !out.Expiry.Equal(in.Expiry) || out.TokenType != "DPoP" || strings.Join(out.Scope, " ") != "a b" {
+	if !out.Expiry.Equal(in.Expiry) || out.Lifetime != in.Lifetime || out.TokenType != "DPoP" || strings.Join(out.Scope, " ") != "a b" {
 		t.Errorf("decoded %v, want %v", out, in)
 	}
 	if out.IssuedTokenType != in.IssuedTokenType || out.Extra["n"] != 1.5 {

@@ -127,23 +127,6 @@ func WithResolver(r seal.Resolver) Option {
 	return func(o *options) { o.resolver = &r }
 }
 
-// DefaultPath returns where the pixie command keeps its tokens: tokens.db in
-// $PIXIE_HOME, else in $XDG_CONFIG_HOME/pixie, else in ~/.config/pixie.
-func DefaultPath() (string, error) {
-	if h := os.Getenv("PIXIE_HOME"); h != "" {
-		return filepath.Join(h, "tokens.db"), nil
-	}
-	// The XDG Base Directory specification says to ignore a relative path.
-	if x := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
-		return filepath.Join(x, "pixie", "tokens.db"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("sqlitestore: no place for the token store: %w; set PIXIE_HOME", err)
-	}
-	return filepath.Join(home, ".config", "pixie", "tokens.db"), nil
-}
-
 // DefaultResolver returns the key sources of the database at path, in order: the
 // environment variable PIXIE_STORE_KEY, the OS keyring entry (KeyringService,
 // KeyringUser), and the key file KeyFileName in the database's directory. When

@@ -334,24 +334,7 @@ func TestKeySource(t *testing.T) {
 	storetest.MustLoad(t, s, "k")
 }
 
-func TestDefaultPath(t *testing.T) {
-	for _, tc := range []struct{ pixieHome, xdg, home, want string }{
-		{"/p", "/x", "/h", "/p/tokens.db"},
-		{"", "/x", "/h", "/x/pixie/tokens.db"},
-		{"", "relative", "/h", "/h/.config/pixie/tokens.db"},
-		{"", "", "/h", "/h/.config/pixie/tokens.db"},
-	} {
-		t.Setenv("PIXIE_HOME", tc.pixieHome)
-		t.Setenv("XDG_CONFIG_HOME", tc.xdg)
-		t.Setenv("HOME", tc.home)
-		got, err := sqlitestore.DefaultPath()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := filepath.FromSlash(tc.want); got != want {
-			t.Errorf("DefaultPath() with PIXIE_HOME=%q XDG_CONFIG_HOME=%q HOME=%q = %q, want %q", tc.pixieHome, tc.xdg, tc.home, got, want)
-		}
-	}
+func TestDefaultResolver(t *testing.T) {
 	if got, want := sqlitestore.DefaultResolver("/d/tokens.db").File, filepath.FromSlash("/d/store.key"); got != want {
 		t.Errorf("DefaultResolver key file = %q, want %q", got, want)
 	}

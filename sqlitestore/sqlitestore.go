@@ -113,10 +113,24 @@ type Option func(*options)
 
 type options struct {
 	keys     *seal.KeySet
+	keysErr  error
 	resolver *seal.Resolver
 }
 
-// WithKeySet seals and opens records with keys instead of resolving them.
+// WithKeys seals and opens records with the given keys instead of resolving
+// them: one or more 32-byte keys in base64 or hex, separated by commas or spaces,
+// in the format of PIXIE_STORE_KEY. The first seals new records; the others only
+// open records sealed before a rotation (see [Store.Reseal]).
+func WithKeys(keys string) Option {
+	return func(o *options) {
+		if o.keys, o.keysErr = seal.ParseKeySet(keys); o.keysErr != nil {
+			o.keysErr = fmt.Errorf("sqlitestore: store keys: %w", o.keysErr)
+		}
+	}
+}
+
+// WithKeySet seals and opens records with keys instead of resolving them, for
+// callers inside pixie that loaded them already.
 func WithKeySet(keys *seal.KeySet) Option {
 	return func(o *options) { o.keys = keys }
 }
@@ -158,6 +172,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.keysErr != nil {
+		return nil, o.keysErr
 	}
 	path, err := filepath.Abs(path)
 	if err != nil {

@@ -402,3 +402,17 @@ func mustKeySet(tb testing.TB, current seal.Key, older ...seal.Key) *seal.KeySet
 }
 
 func newKeySet(tb testing.TB) *seal.KeySet { return mustKeySet(tb, newKey(tb)) }
+
+func TestWithKeys(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.Repeat("ab", 32) // 32 bytes in hex
+	s, err := sqlitestore.Open(filepath.Join(dir, "tokens.db"), sqlitestore.WithKeys(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.MustSave(t, s, "k", storetest.Token("at"), 0)
+	if _, err := sqlitestore.Open(filepath.Join(dir, "other.db"), sqlitestore.WithKeys("not-a-key")); err == nil || strings.Contains(err.Error(), "not-a-key") {
+		t.Errorf("Open with a malformed key: %v; want an error that does not echo the key", err)
+	}
+}

@@ -169,8 +169,10 @@ func (s *Source) ForceRefresh(ctx context.Context) (*Token, error) {
 // token is not touched.
 func (s *Source) Invalidate() {
 	if h := s.cur.Load(); h != nil {
-		// Keep the version, so that the renewal sees whether the store moved on.
-		s.cur.CompareAndSwap(h, &held{tok: h.tok, version: h.version, validUntil: time.Unix(0, 1)})
+		// Keep the version, so that the renewal sees whether the store moved on,
+		// and whether the token still has to be saved: the stored one may carry
+		// a refresh token that the server has rotated away.
+		s.cur.CompareAndSwap(h, &held{tok: h.tok, version: h.version, unsaved: h.unsaved, validUntil: time.Unix(0, 1)})
 	}
 }
 

@@ -509,3 +509,83 @@ func TestSourceSharesShortLivedToken(t *testing.T) {
 		t.Errorf("fetches = %d, want 1: the second Source should use the stored 30 s token", got)
 	}
 }
+
+// flakyStore is a MemoryStore whose next failSaves saves fail, as when the store
+// goes down between a refresh and its save.
+type flakyStore struct {
+	pixie.MemoryStore
+	failSaves atomic.Int32
+}
+
+func (s *flakyStore) Save(ctx context.Context, key string, tok *pixie.Token, version uint64) (uint64, error) {
+	if n := s.failSaves.Load(); n > 0 && s.failSaves.CompareAndSwap(n, n-1) {
+		return 0, errStoreDown
+	}
+	return s.MemoryStore.Save(ctx, key, tok, version)
+}
+
+// rotator is an authorization server that rotates refresh tokens (RFC 9700
+// section 4.14.2): each refresh token works once, and presenting one already
+// used is a reuse, which it refuses with invalid_grant and counts.
+type rotator struct {
+	clk    *fakeclock.Clock
+	mu     sync.Mutex
+	issued int
+	reuses int
+}
+
+func (r *rotator) fetch(_ context.Context, current *pixie.Token) (*pixie.Token, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.issued > 0 && (current == nil || current.RefreshToken.Reveal() != fmt.Sprintf("rt-%d", r.issued)) {
+		r.reuses++
+		return nil, &pixie.Error{Code: "invalid_grant", Description: "refresh token reused"}
+	}
+	r.issued++
+	return &pixie.Token{
+		AccessToken:  pixie.NewSecret(fmt.Sprintf("at-%d", r.issued)),
+		RefreshToken: pixie.NewSecret(fmt.Sprintf("rt-%d", r.issued)),
+		Expiry:       r.clk.Now().Add(time.Hour),
+		Lifetime:     time.Hour,
+	}, nil
+}
+
+// mustToken returns src's token, failing the test on an error.
+func mustToken(tb testing.TB, src *pixie.Source) *pixie.Token {
+	tb.Helper()
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		tb.Fatalf("Token: %v", err)
+	}
+	return tok
+}
+
+// TestSourceInvalidateKeepsUnsavedToken checks that a refreshed token the store
+// could not take is still saved first after Invalidate, rather than the stored
+// token's already rotated refresh token being used again.
+func TestSourceInvalidateKeepsUnsavedToken(t *testing.T) {
+	clk := newClock()
+	rot := &rotator{clk: clk}
+	store := &flakyStore{}
+	src := pixie.NewSource(rot.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	mustToken(t, src)
+	clk.Advance(2 * time.Hour)
+	store.failSaves.Store(1)
+	if got, want := mustToken(t, src).AccessToken.Reveal(), "at-2"; got != want {
+		t.Fatalf("token after a refresh whose save failed = %s, want %s", got, want)
+	}
+	src.Invalidate()
+	if got, want := mustToken(t, src).AccessToken.Reveal(), "at-3"; got != want {
+		t.Errorf("token after Invalidate = %s, want %s", got, want)
+	}
+	if got, want := rot.reuses, 0; got != want {
+		t.Errorf("refresh token reuses = %d, want %d", got, want)
+	}
+	stored, _, err := store.Load(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored.RefreshToken.Reveal(), "rt-3"; got != want {
+		t.Errorf("stored refresh token = %s, want %s", got, want)
+	}
+}

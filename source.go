@@ -262,10 +262,17 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	defer lease.Unlock(base)
 
 	if seen != nil && seen.unsaved {
-		if err := s.saveUnsaved(ctx, seen); err != nil {
+		switch err := s.saveUnsaved(ctx, seen); {
+		case errors.Is(err, ErrConflict):
+			// Another writer saved since (a login, or a peer's renewal): its
+			// token is newer than the one kept here, which must not replace
+			// it. Go on with the stored token.
+			s.opt.Logger.Warn("pixie: a newer token was saved meanwhile; dropping the token kept in memory", slog.String("key", key))
+		case err != nil:
 			return s.storeDown(seen, err)
+		default:
+			seen = s.cur.Load()
 		}
-		seen = s.cur.Load()
 	}
 	stored, ver, err := st.Load(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -589,3 +589,40 @@ func TestSourceInvalidateKeepsUnsavedToken(t *testing.T) {
 		t.Errorf("stored refresh token = %s, want %s", got, want)
 	}
 }
+
+// TestSourceUnsavedTokenYieldsToNewerSave checks that a token kept in memory
+// because its save failed is never written over a token another writer saved
+// since, and that the Source then takes up that newer token instead of failing
+// for ever.
+func TestSourceUnsavedTokenYieldsToNewerSave(t *testing.T) {
+	clk := newClock()
+	rot := &rotator{clk: clk}
+	store := &flakyStore{}
+	src := pixie.NewSource(rot.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	ctx := context.Background()
+	mustToken(t, src)
+	clk.Advance(2 * time.Hour)
+	store.failSaves.Store(1)
+	mustToken(t, src) // at-2, kept in memory only
+
+	// Another process logs in again and saves its token.
+	clk.Advance(2 * time.Hour)
+	login := &pixie.Token{AccessToken: pixie.NewSecret("login"), RefreshToken: pixie.NewSecret("rt-login"), Expiry: clk.Now().Add(time.Hour)}
+	if _, err := store.Save(ctx, "default", login, 1); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token after a peer saved a newer token: %v", err)
+	}
+	if got, want := tok.AccessToken.Reveal(), "login"; got != want {
+		t.Errorf("token = %s, want %s", got, want)
+	}
+	stored, _, err := store.Load(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != login {
+		t.Errorf("store holds %s, want the login token", stored.AccessToken.Reveal())
+	}
+}

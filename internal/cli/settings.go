@@ -185,6 +185,9 @@ func (s Settings) check() error {
 	if n > 1 {
 		return usagef("give the client secret one way: --client-secret-env, --client-secret-file or --client-secret-cmd")
 	}
+	if s.ClientSecretCmd != "" && len(strings.Fields(s.ClientSecretCmd)) == 0 {
+		return usagef("--client-secret-cmd %q: want a command, such as \"pass show my/client\"", s.ClientSecretCmd)
+	}
 	switch pixie.AuthMethod(s.AuthMethod) {
 	case pixie.AuthAuto, pixie.ClientSecretBasic, pixie.ClientSecretPost, pixie.AuthNone, pixie.ClientSecretJWT, pixie.PrivateKeyJWT:
 	default:

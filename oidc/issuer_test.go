@@ -72,10 +72,21 @@ func (k signingKey) alg() jose.SignatureAlgorithm { return jose.SignatureAlgorit
 
 func (k signingKey) public() jose.JSONWebKey { return k.jwk.Public() }
 
-// sign returns a compact JWS of claims signed with k, with k's kid in the header.
+// sign returns a compact JWS of claims signed with k, with k's kid and typ "JWT"
+// in the header.
 func (k signingKey) sign(tb testing.TB, claims map[string]any) string {
 	tb.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg(), Key: k.jwk}, (&jose.SignerOptions{}).WithType("JWT"))
+	return k.signTyped(tb, "JWT", claims)
+}
+
+// signTyped is sign with typ in the header, or no typ if it is empty.
+func (k signingKey) signTyped(tb testing.TB, typ jose.ContentType, claims map[string]any) string {
+	tb.Helper()
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(typ)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg(), Key: k.jwk}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

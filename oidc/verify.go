@@ -270,7 +270,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, tok *pixie.Token, opts ...Ve
 // issuer, aud containing the client ID, azp equal to the client ID when present
 // and present when aud lists several audiences, exp in the future and iat not in
 // the future (both within the leeway), nbf if present, and then the options'
-// nonce, at_hash and auth_time checks.
+// nonce, at_hash and auth_time checks. A token whose typ header names another
+// kind of JWT, such as an access token (at+jwt) or a logout token (logout+jwt),
+// is refused.
 //
 // An error wraps [ErrInvalidIDToken] when the token is refused; other errors
 // (fetching the key set) may be temporary. Errors never contain the token.
@@ -350,6 +352,9 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 	}
 	hdr := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(hdr.Algorithm)
+	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); explicitlyTyped(typ) {
+		return nil, "", refused("typ %q marks another kind of token (RFC 8725 section 3.11)", typ)
+	}
 	keys, err := v.keys.get(ctx)
 	if err != nil {
 		return nil, "", err
@@ -382,6 +387,16 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 		msg += fmt.Sprintf(" (not fetched again: it was refetched less than %s ago)", v.keys.refetchInterval)
 	}
 	return nil, "", refused("%s", msg)
+}
+
+// explicitlyTyped reports whether typ, a JWS typ header, is the media type of an
+// explicitly typed JWT (RFC 8725 section 3.11), such as at+jwt for an access token
+// (RFC 9068 section 2.1) or logout+jwt for a logout token (OpenID Connect
+// Back-Channel Logout section 2.4). ID tokens and userinfo responses have no such
+// type: a token that has one was issued for another purpose, perhaps with the
+// same keys, issuer and audience, and must not be taken for one of them.
+func explicitlyTyped(typ string) bool {
+	return strings.HasSuffix(strings.ToLower(typ), "+jwt")
 }
 
 // verifyWith returns the payload if one of keys verifies the signature.

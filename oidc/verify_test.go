@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"cmp"
 	"crypto/elliptic"
 	"crypto/sha512"
 	"crypto/x509"
@@ -81,6 +82,8 @@ func TestVerifyAccepts(t *testing.T) {
 		opts   []oidc.VerifyOption
 		cfg    func(*oidc.VerifierConfig)
 		noKid  bool
+		typ    jose.ContentType // "JWT" when empty
+		noTyp  bool
 	}{
 		{name: "several audiences with azp", claims: map[string]any{"aud": []string{"api", testClientID}, "azp": testClientID}},
 		{name: "azp alone", claims: map[string]any{"azp": testClientID}},
@@ -93,6 +96,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "auth_time within max_age", claims: map[string]any{"auth_time": testStart.Add(-5 * time.Minute).Unix()},
 			opts: []oidc.VerifyOption{oidc.WithMaxAge(10 * time.Minute)}},
 		{name: "token without kid", noKid: true},
+		{name: "typ application/jwt", typ: "application/jwt"},
+		{name: "no typ", noTyp: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			iss := newTestIssuer(t, key)
@@ -108,7 +113,11 @@ func TestVerifyAccepts(t *testing.T) {
 			if tc.noKid {
 				signer.jwk.KeyID = ""
 			}
-			if _, err := v.Verify(t.Context(), signer.sign(t, iss.claims(tc.claims)), tc.opts...); err != nil {
+			typ := cmp.Or(tc.typ, "JWT")
+			if tc.noTyp {
+				typ = ""
+			}
+			if _, err := v.Verify(t.Context(), signer.signTyped(t, typ, iss.claims(tc.claims)), tc.opts...); err != nil {
 				t.Errorf("Verify: %v", err)
 			}
 		})
@@ -154,6 +163,10 @@ func TestVerifyRejects(t *testing.T) {
 			hmac := signingKey{jose.JSONWebKey{Key: der, KeyID: "k1", Algorithm: string(jose.HS256)}}
 			return hmac.sign(t, iss.claims(nil))
 		}, want: `signed with alg "HS256", which is not accepted`},
+		{name: "JWT access token", raw: func(iss *testIssuer) string { return key.signTyped(t, "at+jwt", iss.claims(nil)) },
+			want: `typ "at+jwt" marks another kind of token`},
+		{name: "logout token", raw: func(iss *testIssuer) string { return key.signTyped(t, "application/logout+JWT", iss.claims(nil)) },
+			want: `typ "application/logout+JWT" marks another kind of token`},
 		{name: "not a JWT", raw: func(*testIssuer) string { return "not.a.jwt" }, want: "not a signed JWT"},
 		{name: "oversized", raw: func(*testIssuer) string { return strings.Repeat("a", 300<<10) }, want: "longer than"},
 	} {

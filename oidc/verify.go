@@ -152,6 +152,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // jwks_uri and id_token_signing_alg_values_supported. The metadata's "none" and
 // HMAC algorithms are ignored; if it lists no other, it is an error.
 func NewVerifierFromMetadata(m *pixie.Metadata, cfg VerifierConfig) (*Verifier, error) {
+	if m == nil {
+		return nil, errors.New("oidc: verifier: no metadata; discover it with pixie.Discover first")
+	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = m.Issuer
 	} else if cfg.Issuer != m.Issuer {

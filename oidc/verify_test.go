@@ -456,6 +456,12 @@ func TestNewVerifierFromMetadata(t *testing.T) {
 			}
 		})
 	}
+	t.Run("nil metadata", func(t *testing.T) {
+		_, err := oidc.NewVerifierFromMetadata(nil, oidc.VerifierConfig{ClientID: testClientID})
+		if err == nil || !strings.Contains(err.Error(), "no metadata") {
+			t.Errorf("NewVerifierFromMetadata error = %v, want one saying there is no metadata", err)
+		}
+	})
 }
 
 // FuzzVerify checks that Verify never panics on any input and accepts only

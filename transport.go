@@ -19,8 +19,8 @@ import (
 // if Source is a *Source and the body can be replayed (it is empty, or
 // Request.GetBody is set, as for bytes and strings readers). If the renewal fails,
 // RoundTrip returns its error (for which [LoginRequired] tells whether the user
-// must log in again) instead of the 401. A redirect to another host is sent
-// without the token.
+// must log in again) instead of the 401. A redirect to another host, or from
+// https to plain http, is sent without the token.
 type Transport struct {
 	// Source supplies the tokens.
 	Source TokenSource
@@ -102,13 +102,19 @@ func (t *Transport) header(tok *Token) string {
 }
 
 // redirectedElsewhere reports whether req follows a redirect to a host other than
-// the one the first request of the chain went to.
+// the one the first request of the chain went to, or from https down to plain
+// http, where the token would cross the network in clear text (RFC 6750 section
+// 5.3).
 func redirectedElsewhere(req *http.Request) bool {
 	first := req
 	for first.Response != nil && first.Response.Request != nil {
 		first = first.Response.Request
 	}
-	return first != req && !strings.EqualFold(first.URL.Host, req.URL.Host)
+	if first == req {
+		return false
+	}
+	downgraded := strings.EqualFold(first.URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https")
+	return downgraded || !strings.EqualFold(first.URL.Host, req.URL.Host)
 }
 
 // invalidToken reports whether a 401 response's challenge says the token was

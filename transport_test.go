@@ -196,3 +196,38 @@ func TestOAuth2AdapterReusesConversion(t *testing.T) {
 		t.Errorf("after expiry the adapter returned %q, want the renewed at-2", b.AccessToken)
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestTransportKeepsTokenFromDowngradedRedirect checks that a redirect from https
+// to plain http on the same host is followed without the token, which would
+// otherwise cross the network in clear text.
+func TestTransportKeepsTokenFromDowngradedRedirect(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	sent := map[string]string{} // scheme: Authorization
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent[r.URL.Scheme] = r.Header.Get("Authorization")
+		resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: r}
+		if r.URL.Scheme == "https" {
+			resp.StatusCode = http.StatusFound
+			resp.Header.Set("Location", "http://127.0.0.1/plain")
+		}
+		return resp, nil
+	})
+	client := &http.Client{Transport: &pixie.Transport{Source: pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}), Base: base}}
+	resp, err := client.Get("https://127.0.0.1/secure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := sent["https"], "Bearer at-1"; got != want {
+		t.Errorf("https request Authorization = %q, want %q", got, want)
+	}
+	if got, ok := sent["http"]; !ok || got != "" {
+		t.Errorf("plain http redirect Authorization = %q (sent %v), want none", got, ok)
+	}
+}

@@ -41,6 +41,7 @@ type remoteKeys struct {
 	keys        []jose.JSONWebKey
 	fetchedAt   time.Time // of keys
 	lastRefresh time.Time // of the last refresh that fetched, failed or not
+	retryAt     time.Time // after a failed fetch of expired keys: when to try again
 }
 
 func newRemoteKeys(cfg VerifierConfig, now func() time.Time) *remoteKeys {
@@ -70,10 +71,13 @@ type keysResult struct {
 }
 
 // get returns the cached keys, fetching them when there are none or they are
-// older than the TTL.
+// older than the TTL. When fetching keys older than the TTL fails, get returns
+// them all the same and fetches no sooner than the refetch interval later: an
+// issuer's keys seldom change, and a failing jwks_uri should neither make every
+// token be refused nor be asked again for each one.
 func (r *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
-	res, err := r.do(ctx, "get", func(now time.Time) bool {
-		return r.keys != nil && now.Before(r.fetchedAt.Add(r.ttl))
+	res, err := r.do(ctx, "get", true, func(now time.Time) bool {
+		return r.keys != nil && (now.Before(r.fetchedAt.Add(r.ttl)) || now.Before(r.retryAt))
 	})
 	return res.keys, err
 }
@@ -81,7 +85,7 @@ func (r *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
 // refresh fetches the keys again unless the last refresh did less than the
 // refetch interval ago, and reports whether it fetched.
 func (r *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, bool, error) {
-	res, err := r.do(ctx, "refresh", func(now time.Time) bool {
+	res, err := r.do(ctx, "refresh", false, func(now time.Time) bool {
 		if now.Sub(r.lastRefresh) < r.refetchInterval {
 			return true
 		}
@@ -92,10 +96,12 @@ func (r *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, bool, erro
 }
 
 // do returns the cached keys if useCache (called with r.mu held, and free to
-// update r) says so, and fetches them otherwise. Callers with the same key share one call. The fetch is
-// not ended by one caller's cancellation, as others may be waiting for it;
-// requestTimeout bounds it.
-func (r *remoteKeys) do(ctx context.Context, key string, useCache func(now time.Time) bool) (keysResult, error) {
+// update r) says so, and fetches them otherwise; if the fetch fails and
+// keepOnError is set, it returns the cached keys, if any, and sets r.retryAt.
+// Callers with the same key share one call. The fetch is not ended by one
+// caller's cancellation, as others may be waiting for it; requestTimeout bounds
+// it.
+func (r *remoteKeys) do(ctx context.Context, key string, keepOnError bool, useCache func(now time.Time) bool) (keysResult, error) {
 	ch := r.group.DoChan(key, func() (any, error) {
 		r.mu.Lock()
 		now := r.now()
@@ -109,12 +115,16 @@ func (r *remoteKeys) do(ctx context.Context, key string, useCache func(now time.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
 		defer cancel()
 		keys, err := r.fetch(fctx)
-		if err != nil {
-			return keysResult{}, err
-		}
 		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			if !keepOnError || r.keys == nil {
+				return keysResult{}, err
+			}
+			r.retryAt = now.Add(r.refetchInterval)
+			return keysResult{keys: r.keys}, nil
+		}
 		r.keys, r.fetchedAt = keys, now
-		r.mu.Unlock()
 		return keysResult{keys: keys, fetched: true}, nil
 	})
 	select {

@@ -377,6 +377,34 @@ func TestVerifyKeySetUsesPublicHalvesOnly(t *testing.T) {
 	}
 }
 
+func TestVerifyKeepsKeysWhileKeySetFails(t *testing.T) {
+	key := newEdKey(t, "ed")
+	iss := newTestIssuer(t, key)
+	v := iss.verifier(t)
+	verify := func(wantRequests int32) {
+		t.Helper()
+		if _, err := v.Verify(t.Context(), key.sign(t, iss.claims(nil))); err != nil {
+			t.Fatalf("at %v: Verify: %v", iss.clock.Now().Sub(testStart), err)
+		}
+		if got := iss.jwksRequests.Load(); got != wantRequests {
+			t.Errorf("at %v: %d JWKS requests, want %d", iss.clock.Now().Sub(testStart), got, wantRequests)
+		}
+	}
+	verify(1)
+	iss.failJWKS(http.StatusServiceUnavailable)
+	iss.clock.Advance(time.Hour) // the keys are due to be fetched again
+	verify(2)                    // which fails: the keys fetched last still verify
+	iss.clock.Advance(9 * time.Second)
+	verify(2) // not asked again within the refetch interval
+	iss.clock.Advance(time.Second)
+	verify(3)
+	iss.failJWKS(0)
+	iss.clock.Advance(10 * time.Second)
+	verify(4)
+	iss.clock.Advance(59 * time.Minute)
+	verify(4) // fresh for the TTL again
+}
+
 func TestVerifyRecoversFromKeySetFailure(t *testing.T) {
 	key := newEdKey(t, "ed")
 	iss := newTestIssuer(t, key)

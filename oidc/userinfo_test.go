@@ -315,3 +315,28 @@ func (rt rewriteHost) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.URL.Host = rt.host
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+func TestUserInfoRedirects(t *testing.T) {
+	plain := newUserinfoServer(t, jsonReply(`{"sub":"s"}`))
+	mux := http.NewServeMux()
+	mux.Handle("/to-http", http.RedirectHandler(plain.URL+"/userinfo", http.StatusFound))
+	mux.Handle("/to-https", http.RedirectHandler("/userinfo", http.StatusFound))
+	mux.Handle("/userinfo", jsonReply(`{"sub":"s"}`))
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+
+	t.Run("from https to http", func(t *testing.T) {
+		_, err := oidc.UserInfo(t.Context(), srv.Client(), srv.URL+"/to-http", bearer(accessToken))
+		if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https to http") {
+			t.Errorf("UserInfo error = %v, want a refused redirect", err)
+		}
+		if got := plain.authorization(); len(got) != 0 {
+			t.Errorf("the http endpoint received Authorization %q", got)
+		}
+	})
+	t.Run("from https to https", func(t *testing.T) {
+		if _, err := oidc.UserInfo(t.Context(), srv.Client(), srv.URL+"/to-https", bearer(accessToken)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

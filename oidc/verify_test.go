@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -403,6 +404,26 @@ func TestVerifyKeepsKeysWhileKeySetFails(t *testing.T) {
 	verify(4)
 	iss.clock.Advance(59 * time.Minute)
 	verify(4) // fresh for the TTL again
+}
+
+func TestVerifyRefusesKeySetRedirectToHTTP(t *testing.T) {
+	key := newEdKey(t, "ed")
+	plain := newTestIssuer(t, key)
+	srv := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks", http.StatusFound))
+	t.Cleanup(srv.Close)
+	cfg := plain.config()
+	cfg.JWKSURL, cfg.HTTPClient = srv.URL+"/jwks", srv.Client()
+	v, err := oidc.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(t.Context(), key.sign(t, plain.claims(nil)))
+	if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https to http") {
+		t.Errorf("Verify error = %v, want a refused redirect", err)
+	}
+	if got := plain.jwksRequests.Load(); got != 0 {
+		t.Errorf("the http key set was fetched %d times", got)
+	}
 }
 
 func TestVerifyRecoversFromKeySetFailure(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,16 +92,26 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 	return &session{key: key, settings: s, cfg: cfg, store: st}, nil
 }
 
-// identity digests what a token is for: the server, the client, the grant and
-// what was requested. A token cached under one identity is not served for
-// another.
+// identity digests what a token is for: the server (with the provider
+// preset's parameters, such as a tenant), the client, the grant and what was
+// requested. A token cached under one identity is not served for another.
 func identity(s Settings) string {
 	h := sha256.New()
-	for _, v := range []string{s.Issuer, s.Provider, s.TokenURL, s.ClientID, s.grant(), strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " ")} {
+	for _, v := range []string{s.Issuer, s.Provider, keyValueText(s.ProviderParams), s.TokenURL, s.ClientID, s.grant(),
+		strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " "), keyValueText(s.Params)} {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// keyValueText writes m as sorted k=v lines, one text for one map.
+func keyValueText(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, m[k])
+	}
+	return b.String()
 }
 
 func (se *session) Close() error { return se.store.Close() }

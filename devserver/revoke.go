@@ -9,7 +9,9 @@ import (
 // handleRevoke serves the revocation endpoint (RFC 7009 section 2). Revoking a
 // refresh token revokes its whole family, access tokens included; revoking an
 // access token revokes that token. Unknown tokens are answered with 200, as the
-// RFC asks; tokens of other clients are refused.
+// RFC asks; tokens of other clients are refused. The token_type_hint is ignored:
+// every token type is searched, and a hint, even an unknown one, never causes an
+// error (section 2.1).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	form, c, ok := s.clientRequest(w, r)
 	if !ok {
@@ -18,12 +20,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	token := form.Get("token")
 	if token == "" {
 		writeError(w, r, oauthError(pixie.ErrInvalidRequest, "token is missing"))
-		return
-	}
-	switch hint := form.Get("token_type_hint"); hint {
-	case "", "access_token", "refresh_token":
-	default:
-		writeError(w, r, oauthError(pixie.ErrUnsupportedTokenType, "token_type_hint %s is not supported", hint))
 		return
 	}
 	s.mu.Lock()

@@ -244,8 +244,9 @@ func Discover(ctx context.Context, issuer string) (*Metadata, error) {
 //     section 5, then oauth-authorization-server appended, as some servers serve it.
 //
 // The document's issuer must equal issuer exactly (RFC 8414 section 3.3, OpenID
-// Connect Discovery section 4.3), which protects against mix-up attacks; and every
-// endpoint URL it lists must pass the same https rules as the issuer. The returned
+// Connect Discovery section 4.3), which protects against mix-up attacks; every
+// endpoint URL it lists must pass the same https rules as the issuer, and so must
+// every redirect followed to fetch it (never from https to http). The returned
 // Metadata is shared with the cache and must not be modified.
 func (d *Discovery) Discover(ctx context.Context, issuer string) (*Metadata, error) {
 	if m, ok := d.cached(issuer); ok {
@@ -388,7 +389,7 @@ func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.D
 	if client == nil {
 		client = discoveryHTTPClient
 	}
-	resp, err := client.Do(req)
+	resp, err := guardDiscoveryRedirects(client, d.AllowInsecureHTTP).Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
 	}
@@ -444,6 +445,32 @@ func cacheMaxAge(h http.Header) time.Duration {
 		}
 	}
 	return age
+}
+
+// guardDiscoveryRedirects returns a copy of c that follows a redirect only to a
+// URL the issuer itself could have (wire.CheckURL), and from https only to https
+// unless allowInsecure: a document fetched over http after a redirect could come
+// from anyone on the network, with their own jwks_uri. c's own CheckRedirect, if
+// any, is applied after.
+func guardDiscoveryRedirects(c *http.Client, allowInsecure bool) *http.Client {
+	g := *c
+	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		shown := req.URL.Redacted()
+		if err := wire.CheckURL(req.URL.String(), allowInsecure); err != nil {
+			return fmt.Errorf("refusing a redirect to %q: %w", shown, err)
+		}
+		if !allowInsecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing a redirect from https to http (%q)", shown)
+		}
+		if c.CheckRedirect != nil {
+			return c.CheckRedirect(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &g
 }
 
 // discoveryHTTPClient is used when no client is configured.

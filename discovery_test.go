@@ -363,6 +363,23 @@ func TestDiscoverRefusesHTTPEndpointOfHTTPSIssuer(t *testing.T) {
 	}
 }
 
+func TestDiscoverRefusesRedirectToHTTP(t *testing.T) {
+	plain := newMetadataServer(t)
+	srv := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/.well-known/oauth-authorization-server", http.StatusFound))
+	defer srv.Close()
+	// What an attacker on the network could serve at the http location.
+	plain.handleMetadata("/.well-known/oauth-authorization-server", srv.URL)
+
+	d := pixie.Discovery{HTTPClient: srv.Client()}
+	_, err := d.Discover(t.Context(), srv.URL)
+	if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https to http") {
+		t.Errorf("Discover error = %v, want a refused redirect", err)
+	}
+	if got := plain.requested(); len(got) != 0 {
+		t.Errorf("the http location was requested: %q", got)
+	}
+}
+
 func TestDiscoverCache(t *testing.T) {
 	const path = "/.well-known/oauth-authorization-server"
 	for _, tc := range []struct {

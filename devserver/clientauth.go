@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -161,19 +162,21 @@ func (s *Server) checkClientAssertion(r *http.Request, form url.Values) (*Client
 	if claims.Issuer != c.ID || claims.Subject != c.ID {
 		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion iss and sub must both be the client ID")
 	}
-	if err := s.checkAssertionClaims(claims, "client_assertion:"+c.ID, pixie.ErrInvalidClient); err != nil {
+	// RFC 9126 section 2: the PAR endpoint URL also names this server.
+	audiences := []string{s.issuer, s.url(pathToken), s.url(pathPAR)}
+	if err := s.checkAssertionClaims(claims, audiences, "client_assertion:"+c.ID, pixie.ErrInvalidClient); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // checkAssertionClaims checks the claims that client assertions and JWT bearer
-// grants share (RFC 7523 section 3): aud names the issuer or the token endpoint,
-// exp is in the future, nbf is past, and the jti is fresh. The jti is remembered
-// under replayScope until exp.
-func (s *Server) checkAssertionClaims(c jwt.Claims, replayScope string, code *pixie.Error) error {
-	if !c.Audience.Contains(s.issuer) && !c.Audience.Contains(s.url(pathToken)) {
-		return oauthError(code, "assertion aud must contain the issuer or the token endpoint URL")
+// grants share (RFC 7523 section 3): aud contains one of audiences, exp is in the
+// future, nbf is past, and the jti is
+// fresh. The jti is remembered under replayScope until exp.
+func (s *Server) checkAssertionClaims(c jwt.Claims, audiences []string, replayScope string, code *pixie.Error) error {
+	if !slices.ContainsFunc(audiences, c.Audience.Contains) {
+		return oauthError(code, "assertion aud must contain one of %s", strings.Join(audiences, ", "))
 	}
 	now := s.now()
 	if c.Expiry == nil {

@@ -176,6 +176,14 @@ func TestPAR(t *testing.T) {
 	t.Run("client authentication", func(t *testing.T) {
 		wantError(t, post(t, srv, "/par", nil, push), http.StatusUnauthorized, "invalid_client")
 	})
+	t.Run("client assertion with the PAR endpoint as audience", func(t *testing.T) {
+		// RFC 9126 section 2: the issuer, the token endpoint and the PAR endpoint
+		// all identify the server as the assertion's audience.
+		f := cloneForm(push)
+		f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		f.Set("client_assertion", assertion(t, srv, map[string]any{"aud": srv.URL + "/par"}))
+		wantOK(t, post(t, srv, "/par", nil, f), http.StatusCreated)
+	})
 }
 
 func TestRegistration(t *testing.T) {

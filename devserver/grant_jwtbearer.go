@@ -25,7 +25,7 @@ func (s *Server) grantJWTBearer(r *http.Request, form url.Values, c *Client, jkt
 	if claims.Subject == "" {
 		return nil, oauthError(pixie.ErrInvalidGrant, "the assertion has no sub claim")
 	}
-	if err := s.checkAssertionClaims(claims, "jwt-bearer:"+claims.Issuer, pixie.ErrInvalidGrant); err != nil {
+	if err := s.checkAssertionClaims(claims, []string{s.issuer, s.url(pathToken)}, "jwt-bearer:"+claims.Issuer, pixie.ErrInvalidGrant); err != nil {
 		return nil, err
 	}
 	scope, err := requestedScope(form, c)

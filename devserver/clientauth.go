@@ -172,7 +172,7 @@ func (s *Server) checkClientAssertion(r *http.Request, form url.Values) (*Client
 
 // checkAssertionClaims checks the claims that client assertions and JWT bearer
 // grants share (RFC 7523 section 3): aud contains one of audiences, exp is in the
-// future, nbf is past, and the jti is
+// future but at most [maxAssertionLifetime] away, nbf is past, and the jti is
 // fresh. The jti is remembered under replayScope until exp.
 func (s *Server) checkAssertionClaims(c jwt.Claims, audiences []string, replayScope string, code *pixie.Error) error {
 	if !slices.ContainsFunc(audiences, c.Audience.Contains) {
@@ -184,6 +184,9 @@ func (s *Server) checkAssertionClaims(c jwt.Claims, audiences []string, replaySc
 	}
 	if !now.Before(c.Expiry.Time()) {
 		return oauthError(code, "assertion expired")
+	}
+	if c.Expiry.Time().Sub(now) > maxAssertionLifetime+clockLeeway {
+		return oauthError(code, "assertion exp is more than %s away; use short-lived assertions (RFC 7523 section 3)", maxAssertionLifetime)
 	}
 	if c.NotBefore != nil && now.Add(clockLeeway).Before(c.NotBefore.Time()) {
 		return oauthError(code, "assertion is not valid yet (nbf)")
@@ -199,6 +202,11 @@ func (s *Server) checkAssertionClaims(c jwt.Claims, audiences []string, replaySc
 
 // clockLeeway is the clock skew tolerated on nbf and iat.
 const clockLeeway = time.Minute
+
+// maxAssertionLifetime bounds how far in the future an assertion's exp may be
+// (RFC 7523 section 3 lets the server refuse an exp unreasonably far away). It
+// also bounds how long a jti is remembered.
+const maxAssertionLifetime = time.Hour
 
 // candidateKeys returns the keys of set that may have signed a token with key ID
 // kid: the matching ones, or all when kid is empty.

@@ -99,6 +99,7 @@ func TestClientAuthentication(t *testing.T) {
 			{"wrong audience", assertion(t, srv, map[string]any{"aud": "https://elsewhere.example"})},
 			{"expired", assertion(t, srv, map[string]any{"exp": time.Now().Add(-time.Second).Unix()})},
 			{"no exp", assertion(t, srv, map[string]any{"exp": nil})},
+			{"exp a day away", assertion(t, srv, map[string]any{"exp": time.Now().Add(24 * time.Hour).Unix()})},
 			{"audience of another endpoint", assertion(t, srv, map[string]any{"aud": srv.URL + "/userinfo"})},
 			{"no jti", assertion(t, srv, map[string]any{"jti": nil})},
 			{"iss differs from sub", assertion(t, srv, map[string]any{"iss": "confidential"})},

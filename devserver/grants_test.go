@@ -106,6 +106,7 @@ func TestJWTBearer(t *testing.T) {
 		"replayed jti":     replayed,
 		"expired":          idpAssertion(map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}),
 		"wrong audience":   idpAssertion(map[string]any{"aud": "https://other.example"}),
+		"exp a day away":   idpAssertion(map[string]any{"exp": time.Now().Add(24 * time.Hour).Unix()}),
 		"no sub":           idpAssertion(map[string]any{"sub": nil}),
 		"untrusted issuer": idpAssertion(map[string]any{"iss": "https://evil.example"}),
 		"bad signature": sign(t, jose.ES256, other, map[string]any{"iss": idp, "sub": "alice", "aud": srv.URL,

@@ -9,22 +9,26 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/sqlitestore"
 )
 
-// session is a profile opened for use: its settings, its OAuth client and the
-// token store. Close it when done.
+// session is a profile opened for use: its settings, the token store and,
+// once a request needs it, its OAuth client. Close it when done.
 type session struct {
+	app *app
 	// key names the token in the store: the profile name, or for flags used
 	// without a profile or changing its client or request, a name derived from
 	// them.
 	key      string
 	settings Settings
-	cfg      *pixie.Config
 	store    *sqlitestore.Store
+
+	mu  sync.Mutex
+	cfg *pixie.Config // built by client
 }
 
 // resolve merges the selected profile with the flags of sf and returns the
@@ -61,8 +65,8 @@ func noProfile(name string) error {
 		"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
 }
 
-// openSession resolves the settings, opens the token store and builds the
-// client. A grant that needs a login fails with exit code 4 when no token is
+// openSession resolves the settings and opens the token store; the client is
+// built when a request needs it (see [session.client]). A grant that needs a login fails with exit code 4 when no token is
 // stored, before any request is made.
 func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
 	s, key, err := a.resolve(sf)
@@ -84,12 +88,7 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 		}
 		return nil, a.notLoggedIn()
 	}
-	cfg, err := a.config(ctx, s)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &session{key: key, settings: s, cfg: cfg, store: st}, nil
+	return &session{app: a, key: key, settings: s, store: st}, nil
 }
 
 // identity digests what a token is for: the server (with the provider
@@ -116,22 +115,46 @@ func keyValueText(m map[string]string) string {
 
 func (se *session) Close() error { return se.store.Close() }
 
+// client returns the session's OAuth client, built on first use: serving a
+// stored token that is still valid needs no discovery, no secret and no server.
+func (se *session) client(ctx context.Context) (*pixie.Config, error) {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	if se.cfg == nil {
+		cfg, err := se.app.config(ctx, se.settings)
+		if err != nil {
+			return nil, err
+		}
+		se.cfg = cfg
+	}
+	return se.cfg, nil
+}
+
 // source returns the token source of the session's grant: client credentials
 // fetch a new token; the other grants refresh the stored one. skew is the least
 // lifetime a token must have to be served (0: the default).
 func (se *session) source(skew time.Duration) *pixie.Source {
-	opt := pixie.SourceOptions{
+	return pixie.NewSource(func(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
+		cc := se.settings.grant() == grantClientCredentials
+		if current == nil && !cc {
+			return nil, pixie.ErrNoToken
+		}
+		cfg, err := se.client(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if cc {
+			return cfg.ClientCredentials(ctx, se.settings.requestOptions()...)
+		}
+		return cfg.Refresh(ctx, current)
+	}, pixie.SourceOptions{
 		Store: se.store,
 		Key:   se.key,
 		Skew:  skew,
 		// A command lives for one request: no background refresh.
 		RefreshAhead: 1,
-		Logger:       se.cfg.Logger,
-	}
-	if se.settings.grant() == grantClientCredentials {
-		return se.cfg.ClientCredentialsSource(opt, se.settings.requestOptions()...)
-	}
-	return se.cfg.RefreshSource(opt)
+		Logger:       se.app.logger(),
+	})
 }
 
 // token returns a valid token of the session, renewed when needed, with at

@@ -206,7 +206,9 @@ type Discovery struct {
 	HTTPClient *http.Client
 	// TTL is how long a document is cached; 0 means [DefaultDiscoveryTTL]. A
 	// shorter Cache-Control max-age from the server is honoured, but no document is
-	// cached for less than a minute unless TTL is shorter.
+	// cached for less than a minute unless TTL is shorter. When fetching a document
+	// again fails with a [Temporary] error, the expired one is returned instead and
+	// fetched again a minute (or TTL, if shorter) later.
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -265,6 +267,9 @@ func (d *Discovery) Discover(ctx context.Context, issuer string) (*Metadata, err
 		defer cancel()
 		m, maxAge, err := d.fetch(fctx, issuer)
 		if err != nil {
+			if m, ok := d.keepStale(issuer, err); ok {
+				return m, nil
+			}
 			return nil, err
 		}
 		d.store(issuer, m, maxAge)
@@ -298,13 +303,37 @@ func (d *Discovery) cached(issuer string) (*Metadata, bool) {
 	return c.m, true
 }
 
+// keepStale returns the expired cached document of issuer, if any, when err, the
+// failure to fetch it again, is [Temporary], and keeps it for another
+// minDiscoveryTTL (or the TTL, if shorter) before the next try: a document seldom
+// changes, and a server that is briefly down should neither fail every caller
+// nor be asked again by each.
+func (d *Discovery) keepStale(issuer string, err error) (*Metadata, bool) {
+	if !Temporary(err) {
+		return nil, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.cache[issuer]
+	if !ok {
+		return nil, false
+	}
+	c.expires = d.now().Add(min(d.ttl(), minDiscoveryTTL))
+	d.cache[issuer] = c
+	return c.m, true
+}
+
+func (d *Discovery) ttl() time.Duration {
+	if d.TTL <= 0 {
+		return DefaultDiscoveryTTL
+	}
+	return d.TTL
+}
+
 // store caches m for the TTL, or for the server's max-age when that is shorter
 // (but at least minDiscoveryTTL). maxAge is negative when the server gave none.
 func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
-	ttl := d.TTL
-	if ttl <= 0 {
-		ttl = DefaultDiscoveryTTL
-	}
+	ttl := d.ttl()
 	if maxAge >= 0 && maxAge < ttl {
 		ttl = min(max(maxAge, minDiscoveryTTL), ttl)
 	}

@@ -418,6 +418,64 @@ func TestDiscoverCache(t *testing.T) {
 	}
 }
 
+func TestDiscoverKeepsDocumentWhileServerFails(t *testing.T) {
+	const path = "/.well-known/oauth-authorization-server"
+	srv := newMetadataServer(t)
+	srv.handleMetadata(path, srv.URL)
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := fakeclock.New(start)
+	d := pixie.Discovery{Now: clock.Now}
+	discover := func(wantRequests int) error {
+		t.Helper()
+		_, err := d.Discover(t.Context(), srv.URL)
+		if got := len(srv.requested()); got != wantRequests {
+			t.Errorf("after %v: %d requests, want %d", clock.Now().Sub(start), got, wantRequests)
+		}
+		return err
+	}
+	fail := func(status int) {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		srv.docs[path] = func(w http.ResponseWriter) { http.Error(w, "down", status) }
+	}
+	if err := discover(1); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("temporary failure", func(t *testing.T) {
+		fail(http.StatusServiceUnavailable)
+		clock.Advance(time.Hour)
+		if err := discover(2); err != nil {
+			t.Fatalf("Discover while the server fails: %v, want the document fetched before", err)
+		}
+		clock.Advance(59 * time.Second)
+		if err := discover(2); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		if err := discover(3); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("recovery", func(t *testing.T) {
+		srv.handleMetadata(path, srv.URL)
+		clock.Advance(time.Minute)
+		if err := discover(4); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(59 * time.Minute)
+		if err := discover(4); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("lasting failure", func(t *testing.T) {
+		fail(http.StatusForbidden)
+		clock.Advance(time.Hour)
+		if err := discover(5); err == nil || !strings.Contains(err.Error(), "HTTP 403") {
+			t.Errorf("Discover error = %v, want the HTTP 403", err)
+		}
+	})
+}
+
 func TestDiscoverCachesPerIssuer(t *testing.T) {
 	srv := newMetadataServer(t)
 	srv.handleMetadata("/.well-known/oauth-authorization-server/a", srv.URL+"/a")

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -69,8 +70,8 @@ func (s *Server) checkDPoP(w http.ResponseWriter, r *http.Request, accessToken s
 	if c.Method != r.Method {
 		return bad("htm is %s, the request method is %s", c.Method, r.Method)
 	}
-	if htu, err := url.Parse(c.URI); err != nil || htu.Scheme+"://"+htu.Host+htu.Path != s.url(r.URL.Path) {
-		return bad("htu must be %s", s.url(r.URL.Path))
+	if want := s.url(r.URL.Path); normalizeHTU(c.URI) != normalizeHTU(want) {
+		return bad("htu must be %s", want)
 	}
 	now := s.now()
 	if c.IssuedAt == nil || now.Sub(c.IssuedAt.Time()) > dpopMaxAge || c.IssuedAt.Time().Sub(now) > clockLeeway {
@@ -100,4 +101,27 @@ func (s *Server) checkDPoP(w http.ResponseWriter, r *http.Request, accessToken s
 		w.Header().Set("DPoP-Nonce", s.dpopNonce)
 	}
 	return jkt, nil
+}
+
+// normalizeHTU returns the scheme, host and path of an htu or request URI for
+// comparison (RFC 9449 section 4.3): query and fragment dropped, scheme and host
+// lowercased, a default port removed and an empty path made "/" (RFC 3986
+// sections 6.2.2 and 6.2.3). It returns "" for a URI that is not absolute http(s).
+func normalizeHTU(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" && !(u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443") {
+		host += ":" + port
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return u.Scheme + "://" + host + path
 }

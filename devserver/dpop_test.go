@@ -108,6 +108,22 @@ func TestDPoP(t *testing.T) {
 		wantOK(t, exchange(key), http.StatusOK)
 	})
 
+	t.Run("htu is compared after normalization", func(t *testing.T) {
+		// RFC 9449 section 4.3: query and fragment are ignored; scheme and host
+		// case and a default port do not matter (RFC 3986 sections 6.2.2, 6.2.3).
+		srv := devservertest.NewServer(t, func(o *devserver.Options) { o.Issuer = "http://localhost" })
+		for _, htu := range []string{"http://localhost/token", "HTTP://LocalHost/token", "http://localhost:80/token", "http://localhost/token?x=1#f"} {
+			t.Run(htu, func(t *testing.T) {
+				wantOK(t, post(t, srv, "/token", &srv.Confidential, cc, "DPoP", key.proof(t, "POST", htu, nil)), http.StatusOK)
+			})
+		}
+		for _, htu := range []string{"http://localhost:8080/token", "https://localhost/token", "http://localhost/Token", "http://localhost/token/", "/token"} {
+			t.Run(htu, func(t *testing.T) {
+				wantError(t, post(t, srv, "/token", &srv.Confidential, cc, "DPoP", key.proof(t, "POST", htu, nil)), http.StatusBadRequest, "invalid_dpop_proof")
+			})
+		}
+	})
+
 	t.Run("nonce", func(t *testing.T) {
 		srv := devservertest.NewServer(t, func(o *devserver.Options) { o.RequireDPoPNonce = true })
 		tokenURL := srv.URL + "/token"

@@ -70,6 +70,11 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 	if opts.verify && opts.issuer == "" {
 		return usagef("--verify needs --issuer URL")
 	}
+	if opts.issuer != "" {
+		if err := checkURL("--issuer", opts.issuer); err != nil {
+			return err
+		}
+	}
 	raw, err := opts.readToken(ctx)
 	if err != nil {
 		return err

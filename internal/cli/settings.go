@@ -193,6 +193,16 @@ func (s Settings) check() error {
 	default:
 		return usagef("--auth-method %q: want client_secret_basic, client_secret_post, none, client_secret_jwt or private_key_jwt", s.AuthMethod)
 	}
+	for _, o := range []struct{ flag, v string }{
+		{"--issuer", s.Issuer}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL},
+		{"--device-url", s.DeviceURL}, {"--revoke-url", s.RevokeURL}, {"--introspect-url", s.IntrospectURL},
+	} {
+		if o.v != "" {
+			if err := checkURL(o.flag, o.v); err != nil {
+				return err
+			}
+		}
+	}
 	if s.Provider != "" {
 		if _, err := provider.ParamsOf(s.Provider); err != nil {
 			return usageErr(err)
@@ -202,6 +212,14 @@ func (s Settings) check() error {
 		if _, err := loopbackRedirect(s.RedirectURI); err != nil {
 			return usageErr(err)
 		}
+	}
+	return nil
+}
+
+// checkURL refuses a flag's value that is not an absolute http or https URL.
+func checkURL(flag, v string) error {
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("%s %q: want an absolute URL such as https://id.example.com", flag, v)
 	}
 	return nil
 }
@@ -250,22 +268,18 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 		e = m.Endpoint()
 	}
 	for _, o := range []struct {
-		flag, v string
-		dst     *string
+		v   string
+		dst *string
 	}{
-		{"--auth-url", s.AuthURL, &e.AuthURL},
-		{"--token-url", s.TokenURL, &e.TokenURL},
-		{"--device-url", s.DeviceURL, &e.DeviceAuthURL},
-		{"--revoke-url", s.RevokeURL, &e.RevocationURL},
-		{"--introspect-url", s.IntrospectURL, &e.IntrospectionURL},
+		{s.AuthURL, &e.AuthURL},
+		{s.TokenURL, &e.TokenURL},
+		{s.DeviceURL, &e.DeviceAuthURL},
+		{s.RevokeURL, &e.RevocationURL},
+		{s.IntrospectURL, &e.IntrospectionURL},
 	} {
-		if o.v == "" {
-			continue
+		if o.v != "" {
+			*o.dst = o.v
 		}
-		if u, err := url.Parse(o.v); err != nil || !u.IsAbs() {
-			return e, usagef("%s %q: want an absolute URL", o.flag, o.v)
-		}
-		*o.dst = o.v
 	}
 	if e.TokenURL == "" {
 		return e, usagef("no token endpoint: give --issuer URL, --provider NAME or --token-url URL")

@@ -71,6 +71,8 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"missing client_id", url.Values{"client_id": nil}},
 		{"repeated parameter", url.Values{"state": {"a", "b"}}},
 		{"device client without redirect URIs", url.Values{"client_id": {"device"}, "redirect_uri": nil}},
+		{"loopback redirect_uri with a fragment", url.Values{"redirect_uri": {"http://127.0.0.1:49152/callback#frag"}}},
+		{"loopback redirect_uri with user info", url.Values{"redirect_uri": {"http://user@127.0.0.1:49152/callback"}}},
 	}
 	for _, tt := range shown {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/pixieauth/pixie"
 )
@@ -140,13 +141,14 @@ func (c *Client) checkScope(scope []string) error {
 
 // matchRedirect reports whether the requested redirect URI is registered: an exact
 // string match, or for a loopback IP literal with the http scheme, a match of
-// everything but the port (RFC 8252 section 7.3).
+// everything but the port (RFC 8252 section 7.3). A fragment never matches
+// (RFC 6749 section 3.1.2).
 func (c *Client) matchRedirect(requested string) bool {
 	if slices.Contains(c.RedirectURIs, requested) {
 		return true
 	}
 	ru, err := url.Parse(requested)
-	if err != nil || ru.Scheme != "http" || !isLoopbackIP(ru.Hostname()) {
+	if err != nil || ru.Scheme != "http" || !isLoopbackIP(ru.Hostname()) || strings.Contains(requested, "#") {
 		return false
 	}
 	for _, reg := range c.RedirectURIs {

@@ -118,14 +118,112 @@ func redirectedElsewhere(req *http.Request) bool {
 }
 
 // invalidToken reports whether a 401 response's challenge says the token was
-// rejected (RFC 6750 section 3.1): error="invalid_token", for Bearer or DPoP.
+// rejected (RFC 6750 section 3.1, RFC 9449 section 7.1): a Bearer or DPoP
+// challenge whose error parameter is invalid_token.
 func invalidToken(h http.Header) bool {
 	for _, v := range h.Values("WWW-Authenticate") {
-		if strings.Contains(v, `error="invalid_token"`) {
+		found := false
+		authParams(v, func(scheme, name, value string) {
+			if (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) &&
+				strings.EqualFold(name, "error") && value == "invalid_token" {
+				found = true
+			}
+		})
+		if found {
 			return true
 		}
 	}
 	return false
+}
+
+// authParams calls fn with every auth-param of the challenges in v, a
+// WWW-Authenticate field value (RFC 9110 section 11.6.1): a comma-separated list
+// of challenges, each a scheme followed by a token68 or by name=value
+// parameters, whose values are tokens or quoted strings. Quoted values are
+// unescaped; a token68 is skipped.
+func authParams(v string, fn func(scheme, name, value string)) {
+	scheme, afterScheme := "", false
+	for i := 0; ; {
+		i = skipSpace(v, i)
+		for i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
+			afterScheme = false
+		}
+		if i >= len(v) {
+			return
+		}
+		tok, j := token(v, i)
+		if tok == "" {
+			i = skipItem(v, i)
+			continue
+		}
+		if k := skipSpace(v, j); k < len(v) && v[k] == '=' {
+			var value string
+			value, i = paramValue(v, skipSpace(v, k+1))
+			fn(scheme, tok, value)
+			continue
+		}
+		if afterScheme { // a token68 credential-like value: skip it
+			i = skipItem(v, j)
+			continue
+		}
+		scheme, afterScheme, i = tok, true, j
+	}
+}
+
+// token returns the token (RFC 9110 section 5.6.2) starting at v[i], and the
+// index after it.
+func token(v string, i int) (string, int) {
+	j := i
+	for j < len(v) && isTchar(v[j]) {
+		j++
+	}
+	return v[i:j], j
+}
+
+func isTchar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// paramValue returns the token or quoted string (unescaped) starting at v[i],
+// and the index after it.
+func paramValue(v string, i int) (string, int) {
+	if i >= len(v) || v[i] != '"' {
+		return token(v, i)
+	}
+	var b strings.Builder
+	for i++; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"':
+			return b.String(), i + 1
+		case c == '\\' && i+1 < len(v):
+			i++
+			b.WriteByte(v[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), i
+}
+
+// skipItem returns the index of the next comma at or after v[i] that is not
+// inside a quoted string, or len(v).
+func skipItem(v string, i int) int {
+	for ; i < len(v) && v[i] != ','; i++ {
+		if v[i] == '"' {
+			_, i = paramValue(v, i)
+			i--
+		}
+	}
+	return i
+}
+
+func skipSpace(v string, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	return i
 }
 
 func closeBody(req *http.Request) {

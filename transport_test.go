@@ -231,3 +231,58 @@ func TestTransportKeepsTokenFromDowngradedRedirect(t *testing.T) {
 		t.Errorf("plain http redirect Authorization = %q (sent %v), want none", got, ok)
 	}
 }
+
+// TestTransportReadsChallenges checks which WWW-Authenticate challenges make the
+// Transport renew the token and replay the request (RFC 6750 section 3, RFC 9110
+// section 11.6.1, RFC 9449 section 7.1).
+func TestTransportReadsChallenges(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		challenges []string
+		renew      bool
+	}{
+		{"bearer", []string{`Bearer realm="api", error="invalid_token"`}, true},
+		{"dpop", []string{`DPoP algs="ES256", error="invalid_token"`}, true},
+		{"unquoted value", []string{`Bearer error=invalid_token`}, true},
+		{"spaces and case", []string{`bearer ERROR = "invalid_token"`}, true},
+		{"after another challenge", []string{`Basic realm="x", Bearer error="invalid_token"`}, true},
+		{"in a second header", []string{`Basic realm="x"`, `Bearer error="invalid_token"`}, true},
+		{"escaped quotes before", []string{`Bearer realm="a \"b\", c", error="invalid_token"`}, true},
+		{"inside a quoted string", []string{`Bearer realm="error=\"invalid_token\""`}, false},
+		{"other error", []string{`Bearer error="insufficient_scope"`}, false},
+		{"another scheme", []string{`Basic error="invalid_token"`}, false},
+		{"a longer code", []string{`Bearer error="invalid_token_binding"`}, false},
+		{"other parameter", []string{`Bearer xerror="invalid_token"`}, false},
+		{"no error", []string{`Bearer realm="api"`}, false},
+		{"after a token68", []string{`Negotiate YWJj==, Basic YWJj, Bearer error="invalid_token"`}, true},
+		{"unterminated quote", []string{`Bearer realm="api, error="invalid_token`}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if seen.Add(1) == 1 {
+					for _, c := range tc.challenges {
+						w.Header().Add("WWW-Authenticate", c)
+					}
+					w.WriteHeader(http.StatusUnauthorized)
+				}
+			}))
+			defer srv.Close()
+			clk := newClock()
+			is := &issuer{clk: clk, life: time.Hour}
+			client := pixie.NewClient(pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now}))
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want := int64(1)
+			if tc.renew {
+				want = 2
+			}
+			if got := seen.Load(); got != want {
+				t.Errorf("API requests = %d, want %d", got, want)
+			}
+		})
+	}
+}

@@ -241,7 +241,8 @@ func isCobraUsage(err error) bool {
 	return strings.HasPrefix(err.Error(), "unknown command ") || strings.HasPrefix(err.Error(), "unknown flag")
 }
 
-// message is the error text shown after "pixie: ".
+// message is the error text shown after "pixie: ": the library's errors,
+// which start with "pixie: " too, do not repeat it.
 func message(err error) string {
-	return strings.TrimPrefix(err.Error(), "pixie: ")
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "pixie: "), ": pixie: ", ": ")
 }

@@ -263,7 +263,7 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 		d := &pixie.Discovery{HTTPClient: a.httpClient()}
 		m, err := d.Discover(ctx, s.Issuer)
 		if err != nil {
-			return e, fmt.Errorf("discover %s: %w", s.Issuer, err)
+			return e, err // it names the issuer
 		}
 		e = m.Endpoint()
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/pixieauth/pixie/internal/fakeclock"
 	"github.com/pixieauth/pixie/oidc"
@@ -82,6 +81,16 @@ func (k signingKey) sign(tb testing.TB, claims map[string]any) string {
 // signTyped is sign with typ in the header, or no typ if it is empty.
 func (k signingKey) signTyped(tb testing.TB, typ jose.ContentType, claims map[string]any) string {
 	tb.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k.signPayload(tb, typ, payload)
+}
+
+// signPayload returns a compact JWS of payload, as is, signed with k.
+func (k signingKey) signPayload(tb testing.TB, typ jose.ContentType, payload []byte) string {
+	tb.Helper()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(typ)
@@ -90,7 +99,11 @@ func (k signingKey) signTyped(tb testing.TB, typ jose.ContentType, claims map[st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, err := jwt.Signed(signer).Claims(claims).Serialize()
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := jws.CompactSerialize()
 	if err != nil {
 		tb.Fatal(err)
 	}

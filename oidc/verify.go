@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
@@ -276,7 +277,8 @@ func (v *Verifier) VerifyToken(ctx context.Context, tok *pixie.Token, opts ...Ve
 // the future (both within the leeway), nbf if present, and then the options'
 // nonce, at_hash and auth_time checks. A token whose typ header names another
 // kind of JWT, such as an access token (at+jwt) or a logout token (logout+jwt),
-// is refused.
+// is refused, and so are claims with duplicate names or names that differ only
+// in case, which JSON decoders would read differently.
 //
 // An error wraps [ErrInvalidIDToken] when the token is refused; other errors
 // (fetching the key set) may be temporary. Errors never contain the token.
@@ -297,6 +299,9 @@ func (v *Verifier) Verify(ctx context.Context, rawIDToken string, opts ...Verify
 	if err := josejson.Unmarshal(payload, &extra); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrInvalidIDToken, err)
 	}
+	if err := checkClaimNames(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+	}
 	if err := v.checkClaims(&std, &extra, alg, &o); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
 	}
@@ -315,6 +320,41 @@ func (v *Verifier) Verify(ctx context.Context, rawIDToken string, opts ...Verify
 		t.AuthTime = extra.AuthTime.Time()
 	}
 	return t, nil
+}
+
+// checkClaimNames refuses claims whose names differ only in case, such as sub
+// and Sub. pixie reads claim names case-sensitively (RFC 7519 section 4), as
+// go-jose does, which also refuses duplicate names; encoding/json, which
+// [IDToken.Claims] and most applications use, matches names case-insensitively
+// and would read a value other than the one pixie verified.
+func checkClaimNames(payload []byte) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil {
+		return fmt.Errorf("claims: %v", err)
+	}
+	seen := make(map[string]string, len(members))
+	for name := range members {
+		key := strings.Map(foldRune, name)
+		if other, ok := seen[key]; ok {
+			pair := []string{name, other}
+			slices.Sort(pair)
+			return fmt.Errorf("claims %q and %q differ only in case", pair[0], pair[1])
+		}
+		seen[key] = name
+	}
+	return nil
+}
+
+// foldRune returns the smallest rune that is equal to r under Unicode simple
+// case folding, so that names strings.EqualFold reports equal map to one string.
+func foldRune(r rune) rune {
+	for {
+		next := unicode.SimpleFold(r)
+		if next <= r {
+			return next
+		}
+		r = next
+	}
 }
 
 // refusedError says why a JWT was refused, as opposed to a failure to fetch the

@@ -128,6 +128,17 @@ func TestVerifyAccepts(t *testing.T) {
 func TestVerifyRejects(t *testing.T) {
 	key := newRSAKey(t, 0, "k1", jose.RS256)
 	impostor := newRSAKey(t, 1, "k1", jose.RS256) // same kid, another key
+	// appended returns a token signed with key whose claims are the valid ones
+	// followed by members, written as they are.
+	appended := func(members string) func(*testIssuer) string {
+		return func(iss *testIssuer) string {
+			payload, err := json.Marshal(iss.claims(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return key.signPayload(t, "JWT", append(payload[:len(payload)-1], ","+members+"}"...))
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		claims map[string]any
@@ -168,6 +179,11 @@ func TestVerifyRejects(t *testing.T) {
 			want: `typ "at+jwt" marks another kind of token`},
 		{name: "logout token", raw: func(iss *testIssuer) string { return key.signTyped(t, "application/logout+JWT", iss.claims(nil)) },
 			want: `typ "application/logout+JWT" marks another kind of token`},
+		// Read as sub "admin" by a case-insensitive decoder, such as encoding/json.
+		{name: "claims differing only in case", raw: appended(`"Sub":"admin"`), want: `claims "Sub" and "sub" differ only in case`},
+		// U+017F, long s, folds to s.
+		{name: "claims equal under Unicode case folding", raw: appended(`"ſub":"admin"`), want: `claims "sub" and "ſub" differ only in case`},
+		{name: "duplicate claim", raw: appended(`"sub":"admin"`), want: "duplicate key 'sub'"},
 		{name: "not a JWT", raw: func(*testIssuer) string { return "not.a.jwt" }, want: "not a signed JWT"},
 		{name: "oversized", raw: func(*testIssuer) string { return strings.Repeat("a", 300<<10) }, want: "longer than"},
 	} {

@@ -79,7 +79,20 @@ func run(ctx context.Context, a *app, args []string) int {
 	if code == ExitUsage && !errors.As(err, new(*usageError)) {
 		fmt.Fprintln(a.stderr, "Run 'pixie --help' for usage.")
 	}
+	if code == ExitFailure && pixie.Temporary(err) {
+		fmt.Fprintln(a.stderr, temporaryAdvice(err))
+	}
 	return code
+}
+
+// temporaryAdvice tells the user that a transient failure (a server unreachable,
+// overloaded or failing: see [pixie.Temporary]) may pass, and when to retry if
+// the server said.
+func temporaryAdvice(err error) string {
+	if d, ok := pixie.RetryAfter(err); ok {
+		return fmt.Sprintf("This may be temporary: the server asked to wait %s before trying again.", d)
+	}
+	return "This may be temporary (the server is unreachable or busy): try again later."
 }
 
 // newRootCmd builds the command tree.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -51,13 +52,21 @@ func (a *app) loadConfig() (*fileConfig, string, error) {
 		return nil, path, err
 	}
 	if err := yaml.Unmarshal(b, c); err != nil {
-		return nil, path, fmt.Errorf("%s: %w", path, err)
+		return nil, path, fmt.Errorf("%s is not a valid pixie configuration: %s\nFix it, or move it away and log in again.", path, yamlTypes.Replace(err.Error()))
 	}
 	if c.Profiles == nil {
 		c.Profiles = map[string]Settings{}
 	}
 	return c, path, nil
 }
+
+// yamlTypes names, in YAML decoding errors, the parts of config.yaml instead of
+// the Go types behind them.
+var yamlTypes = strings.NewReplacer(
+	"map[string]cli.Settings", "a map of profiles",
+	"cli.fileConfig", "a map with profiles",
+	"cli.Settings", "a profile",
+)
 
 // saveConfig writes config.yaml atomically, in a 0700 directory, mode 0600.
 func saveConfig(path string, c *fileConfig) error {

@@ -85,16 +85,17 @@ func (k signingKey) signTyped(tb testing.TB, typ jose.ContentType, claims map[st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return k.signPayload(tb, typ, payload)
-}
-
-// signPayload returns a compact JWS of payload, as is, signed with k.
-func (k signingKey) signPayload(tb testing.TB, typ jose.ContentType, payload []byte) string {
-	tb.Helper()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(typ)
 	}
+	return k.signPayload(tb, opts, payload)
+}
+
+// signPayload returns a compact JWS of payload, as is, signed with k, with the
+// header opts give.
+func (k signingKey) signPayload(tb testing.TB, opts *jose.SignerOptions, payload []byte) string {
+	tb.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg(), Key: k.jwk}, opts)
 	if err != nil {
 		tb.Fatal(err)

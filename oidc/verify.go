@@ -277,8 +277,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, tok *pixie.Token, opts ...Ve
 // the future (both within the leeway), nbf if present, and then the options'
 // nonce, at_hash and auth_time checks. A token whose typ header names another
 // kind of JWT, such as an access token (at+jwt) or a logout token (logout+jwt),
-// is refused, and so are claims with duplicate names or names that differ only
-// in case, which JSON decoders would read differently.
+// is refused, and so is one with critical header parameters (crit), claims
+// with duplicate names, or claim names that differ only in case, which JSON
+// decoders would read differently.
 //
 // An error wraps [ErrInvalidIDToken] when the token is refused; other errors
 // (fetching the key set) may be temporary. Errors never contain the token.
@@ -398,6 +399,11 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 	alg := jose.SignatureAlgorithm(hdr.Algorithm)
 	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); explicitlyTyped(typ) {
 		return nil, "", refused("typ %q marks another kind of token (RFC 8725 section 3.11)", typ)
+	}
+	if crit, ok := hdr.ExtraHeaders["crit"]; ok {
+		// go-jose would refuse most of them too, but only as a signature that
+		// does not verify, after fetching the keys.
+		return nil, "", refused("lists critical header parameters %q, which pixie does not understand (RFC 7515 section 4.1.11)", crit)
 	}
 	keys, err := v.keys.get(ctx)
 	if err != nil {

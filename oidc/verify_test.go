@@ -136,7 +136,7 @@ func TestVerifyRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return key.signPayload(t, "JWT", append(payload[:len(payload)-1], ","+members+"}"...))
+			return key.signPayload(t, (&jose.SignerOptions{}).WithType("JWT"), append(payload[:len(payload)-1], ","+members+"}"...))
 		}
 	}
 	for _, tc := range []struct {
@@ -184,6 +184,14 @@ func TestVerifyRejects(t *testing.T) {
 		// U+017F, long s, folds to s.
 		{name: "claims equal under Unicode case folding", raw: appended(`"ſub":"admin"`), want: `claims "sub" and "ſub" differ only in case`},
 		{name: "duplicate claim", raw: appended(`"sub":"admin"`), want: "duplicate key 'sub'"},
+		{name: "critical header parameter", raw: func(iss *testIssuer) string {
+			payload, err := json.Marshal(iss.claims(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := (&jose.SignerOptions{}).WithHeader("exp-policy", "strict").WithCritical("exp-policy")
+			return key.signPayload(t, opts, payload)
+		}, want: `critical header parameters ["exp-policy"], which pixie does not understand`},
 		{name: "not a JWT", raw: func(*testIssuer) string { return "not.a.jwt" }, want: "not a signed JWT"},
 		{name: "oversized", raw: func(*testIssuer) string { return strings.Repeat("a", 300<<10) }, want: "longer than"},
 	} {

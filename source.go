@@ -46,7 +46,9 @@ type SourceOptions struct {
 	LockTTL time.Duration
 	// OnChange, when set, is called after the token held changes: after a new
 	// token is saved to Store, or when one saved by another process is taken
-	// up. It runs on the renewing goroutine; keep it short.
+	// up. It runs on the renewing goroutine once the store lock is released,
+	// so it may call the Source's methods; keep it short. A panic in it is
+	// logged, not propagated.
 	OnChange func(old, new *Token)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -229,7 +231,13 @@ func (s *Source) renew(ctx context.Context, key string, seen *held, force bool) 
 		if cur := s.cur.Load(); cur != seen && cur != nil && s.valid(cur, s.opt.Now()) {
 			return cur.tok, nil
 		}
-		return s.renewLocked(context.WithoutCancel(ctx), seen, force)
+		tok, c, err := s.renewLocked(context.WithoutCancel(ctx), seen, force)
+		// The renewal is over and its lock released: from now on callers,
+		// OnChange among them, start a new renewal instead of waiting for
+		// this one.
+		s.group.Forget(key)
+		s.tell(c)
+		return tok, err
 	})
 	select {
 	case r := <-ch:
@@ -249,7 +257,9 @@ const lockWaitSlack = 2 * time.Second
 // renewLocked is the refresh protocol under the store lock. Waiting for the lock
 // is bounded by one lease (and a little); the work under the lock gets a fresh
 // LockTTL, the lease it holds, so it ends before another process may take over.
-func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Token, error) {
+// It returns the change of the token held, for OnChange once the lock is
+// released.
+func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Token, changed, error) {
 	st, key := s.opt.Store, s.opt.Key
 	lctx, cancelWait := context.WithTimeout(base, s.opt.LockTTL+lockWaitSlack)
 	lease, err := st.Lock(lctx, key, s.opt.LockTTL)
@@ -287,8 +297,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	// token): use that token, with no request.
 	if stored != nil && ver != seenVersion && !(force && seen == nil) {
 		if h := s.hold(stored, ver, now); s.valid(h, now) {
-			s.adopt(seen, h)
-			return stored, nil
+			return stored, s.adopt(seen, h), nil
 		}
 	}
 
@@ -299,12 +308,11 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 			// used the old one: look once more before asking for a login.
 			if again, v2, lerr := st.Load(ctx, key); lerr == nil && v2 != ver {
 				if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
-					s.adopt(seen, h)
-					return again, nil
+					return again, s.adopt(seen, h), nil
 				}
 			}
 		}
-		return nil, err
+		return nil, changed{}, err
 	}
 	newVer, err := st.Save(ctx, key, tok, ver)
 	switch {
@@ -313,11 +321,10 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		// store must hold one lineage.
 		if again, v2, lerr := st.Load(ctx, key); lerr == nil {
 			if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
-				s.adopt(seen, h)
-				return again, nil
+				return again, s.adopt(seen, h), nil
 			}
 		}
-		return nil, fmt.Errorf("pixie: saving refreshed token: %w", err)
+		return nil, changed{}, fmt.Errorf("pixie: saving refreshed token: %w", err)
 	case err != nil:
 		// The new token could not be persisted. Keep it in memory rather than
 		// lose it (the refresh token it carries may have replaced the stored
@@ -325,11 +332,9 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		s.opt.Logger.Error("pixie: could not save the refreshed token; keeping it in memory", slog.String("key", key), slog.Any("error", err))
 		h := s.hold(tok, ver, s.opt.Now())
 		h.unsaved = true
-		s.change(seen, h)
-		return tok, nil
+		return tok, s.change(seen, h), nil
 	}
-	s.change(seen, s.hold(tok, newVer, s.opt.Now()))
-	return tok, nil
+	return tok, s.change(seen, s.hold(tok, newVer, s.opt.Now())), nil
 }
 
 // saveUnsaved persists a token that an earlier renewal could not save.
@@ -346,13 +351,13 @@ func (s *Source) saveUnsaved(ctx context.Context, h *held) error {
 
 // storeDown decides what to do when the store cannot be used: keep serving the
 // token held while it has not expired (Skew is waived), otherwise fail with err.
-func (s *Source) storeDown(seen *held, err error) (*Token, error) {
+func (s *Source) storeDown(seen *held, err error) (*Token, changed, error) {
 	now := s.opt.Now()
 	if seen != nil && (seen.tok.Expiry.IsZero() || now.Before(seen.tok.Expiry)) {
 		s.opt.Logger.Warn("pixie: token store unavailable; serving the token held in memory", slog.Any("error", err))
-		return seen.tok, nil
+		return seen.tok, changed{}, nil
 	}
-	return nil, err
+	return nil, changed{}, err
 }
 
 // hold computes a token's deadlines.
@@ -376,20 +381,36 @@ func (s *Source) hold(tok *Token, version uint64, now time.Time) *held {
 }
 
 // adopt takes up a token another process saved.
-func (s *Source) adopt(seen, h *held) { s.change(seen, h) }
+func (s *Source) adopt(seen, h *held) changed { return s.change(seen, h) }
 
-// change publishes h and tells OnChange.
-func (s *Source) change(seen, h *held) {
+// changed is a change of the token held, to tell OnChange; the zero value is no
+// change.
+type changed struct{ old, new *Token }
+
+// change publishes h in place of seen and returns the change for [Source.tell].
+func (s *Source) change(seen, h *held) changed {
 	s.publish(h)
-	if s.opt.OnChange != nil {
-		var old *Token
-		if seen != nil {
-			old = seen.tok
-		}
-		if old != h.tok {
-			s.opt.OnChange(old, h.tok)
-		}
+	c := changed{new: h.tok}
+	if seen != nil {
+		c.old = seen.tok
 	}
+	return c
+}
+
+// tell calls OnChange with c, if the token changed. It is called with no lock
+// held, so that OnChange may call the Source's methods. A panic in OnChange is
+// logged and goes no further: the token is saved and published already, and a
+// panic on the renewing goroutine would end the process.
+func (s *Source) tell(c changed) {
+	if s.opt.OnChange == nil || c.old == c.new {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.opt.Logger.Error("pixie: OnChange panicked", slog.Any("panic", r))
+		}
+	}()
+	s.opt.OnChange(c.old, c.new)
 }
 
 func (s *Source) publish(h *held) { s.cur.Store(h) }

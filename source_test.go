@@ -626,3 +626,77 @@ func TestSourceUnsavedTokenYieldsToNewerSave(t *testing.T) {
 		t.Errorf("store holds %s, want the login token", stored.AccessToken.Reveal())
 	}
 }
+
+// TestSourceOnChangeMayCallTheSource checks that OnChange may call the Source's
+// methods, whatever renewal told it, without waiting for a lock it runs under.
+func TestSourceOnChangeMayCallTheSource(t *testing.T) {
+	calls := map[string]func(context.Context, *pixie.Source) error{
+		"Put": func(ctx context.Context, src *pixie.Source) error {
+			return src.Put(ctx, &pixie.Token{AccessToken: pixie.NewSecret("put")})
+		},
+		"ForceRefresh": func(ctx context.Context, src *pixie.Source) error {
+			_, err := src.ForceRefresh(ctx)
+			return err
+		},
+	}
+	triggers := map[string]func(*pixie.Source, context.Context) (*pixie.Token, error){
+		"Token":        (*pixie.Source).Token,
+		"ForceRefresh": (*pixie.Source).ForceRefresh,
+	}
+	for tname, trigger := range triggers {
+		for cname, call := range calls {
+			t.Run(tname+"/"+cname, func(t *testing.T) {
+				clk := newClock()
+				is := &issuer{clk: clk, life: time.Hour}
+				var (
+					src   *pixie.Source
+					once  atomic.Bool
+					inner = make(chan error, 1)
+				)
+				src = pixie.NewSource(is.fetch, pixie.SourceOptions{Now: clk.Now, OnChange: func(_, _ *pixie.Token) {
+					if once.CompareAndSwap(false, true) {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						inner <- call(ctx, src)
+					}
+				}})
+				if _, err := trigger(src, context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-inner; err != nil {
+					t.Errorf("%s from OnChange: %v", cname, err)
+				}
+			})
+		}
+	}
+}
+
+// TestSourceOnChangePanicIsContained checks that a panicking OnChange neither
+// ends the process nor keeps the store locked, and that the renewed token is
+// served and stored.
+func TestSourceOnChangePanicIsContained(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	store := &pixie.MemoryStore{}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: store, Now: clk.Now, OnChange: func(_, _ *pixie.Token) {
+		panic("hook failed")
+	}})
+	ctx := context.Background()
+	if got, want := mustToken(t, src).AccessToken.Reveal(), "at-1"; got != want {
+		t.Errorf("token = %s, want %s", got, want)
+	}
+	stored, _, err := store.Load(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored.AccessToken.Reveal(), "at-1"; got != want {
+		t.Errorf("stored token = %s, want %s", got, want)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	lease, err := store.Lock(lctx, "default", time.Minute)
+	if err != nil {
+		t.Fatalf("the store lock is still held after OnChange panicked: %v", err)
+	}
+	lease.Unlock(ctx)
+}

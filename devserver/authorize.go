@@ -288,7 +288,7 @@ func (s *Server) checkPassword(username, password string) *User {
 // redirectCode issues an authorization code for req and user and redirects to the
 // client with code, state and iss (RFC 6749 section 4.1.2, RFC 9207).
 func (s *Server) redirectCode(w http.ResponseWriter, r *http.Request, req *authRequest, user *User, authTime time.Time) {
-	code := randomString(32)
+	code, now := randomString(32), s.now()
 	rec := &codeRecord{
 		grantInfo:     grantInfo{clientID: req.client.ID, user: user, scope: req.scope, authTime: authTime, family: randomString(12)},
 		redirectURI:   req.redirectURI,
@@ -296,10 +296,11 @@ func (s *Server) redirectCode(w http.ResponseWriter, r *http.Request, req *authR
 		challenge:     req.challenge,
 		nonce:         req.nonce,
 		dpopJKT:       req.dpopJKT,
-		expiry:        s.now().Add(s.opts.CodeTTL),
+		expiry:        now.Add(s.opts.CodeTTL),
 	}
 	s.mu.Lock()
 	s.codes[tokenKey(code)] = rec
+	s.countIssuedLocked(now)
 	s.mu.Unlock()
 	s.redirect(w, r, req, url.Values{"code": {code}})
 }

@@ -44,7 +44,7 @@ type Server struct {
 	sessions   map[string]*session
 	formTokens map[string]time.Time
 	dpopNonce  string
-	issued     int // access tokens issued, for sweeping
+	issued     int // codes and access tokens issued, for sweeping
 }
 
 // New returns a Server configured by opts. It fails when the issuer is not an

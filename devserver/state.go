@@ -145,10 +145,21 @@ func (d *stateDB) putFamily(id string, f *family) error {
 	return err
 }
 
-// loadTokens fills the server's token and family maps, dropping tokens expired
-// at now. users resolves the usernames of saved grants.
-func (d *stateDB) loadTokens(s *Server, now time.Time) error {
+// sweep deletes the tokens expired at now and the families no saved token
+// belongs to.
+func (d *stateDB) sweep(now time.Time) error {
 	if _, err := d.db.Exec(`DELETE FROM tokens WHERE expiry <= ?`, now.Unix()); err != nil {
+		return err
+	}
+	_, err := d.db.Exec(`DELETE FROM families WHERE id NOT IN (SELECT json_extract(data, '$.family') FROM tokens)`)
+	return err
+}
+
+// loadTokens fills the server's token and family maps, dropping tokens expired
+// at now and families without tokens. users resolves the usernames of saved
+// grants.
+func (d *stateDB) loadTokens(s *Server, now time.Time) error {
+	if err := d.sweep(now); err != nil {
 		return err
 	}
 	rows, err := d.db.Query(`SELECT key, data FROM tokens`)

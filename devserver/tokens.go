@@ -136,13 +136,11 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 		return nil, err
 	}
 	s.families[g.family] = f
-	if s.issued++; s.issued%sweepEvery == 0 {
-		s.sweepLocked(now)
-	}
 	s.access[atKey] = rec
 	if rt != nil {
 		s.refresh[rtKey] = rt
 	}
+	s.countIssuedLocked(now)
 	return resp, nil
 }
 
@@ -222,31 +220,53 @@ func (s *Server) activeAccess(token string, now time.Time) (*accessRecord, bool)
 	return rec, true
 }
 
-// sweepEvery is how many access tokens are issued between sweeps of expired
-// records.
+// sweepEvery is how many codes and access tokens are issued between sweeps of
+// expired records.
 const sweepEvery = 1024
+
+// countIssuedLocked counts an issued code or access token, sweeping expired
+// records every sweepEvery. s.mu is held.
+func (s *Server) countIssuedLocked(now time.Time) {
+	if s.issued++; s.issued%sweepEvery == 0 {
+		s.sweepLocked(now)
+	}
+}
 
 // codeGrace is how long a used code is remembered after it expires, so that its
 // reuse still revokes the tokens issued from it.
 const codeGrace = 10 * time.Minute
 
-// sweepLocked forgets expired tokens and codes. s.mu is held.
+// sweepLocked forgets expired tokens and codes, and the families no remaining
+// code or token belongs to, in memory and in the state file. s.mu is held.
 func (s *Server) sweepLocked(now time.Time) {
+	live := map[string]bool{}
 	for k, r := range s.access {
 		if !now.Before(r.expiry) {
 			delete(s.access, k)
+		} else {
+			live[r.family] = true
 		}
 	}
 	for k, r := range s.refresh {
 		if !now.Before(r.expiry) {
 			delete(s.refresh, k)
+		} else {
+			live[r.family] = true
 		}
 	}
 	for k, c := range s.codes {
 		if !now.Before(c.expiry.Add(codeGrace)) {
 			delete(s.codes, k)
+		} else {
+			live[c.family] = true
 		}
 	}
+	for id := range s.families {
+		if !live[id] {
+			delete(s.families, id)
+		}
+	}
+	s.persistOrLog(func(d *stateDB) error { return d.sweep(now) })
 }
 
 // activeRefresh returns the record of a usable refresh token: known, not rotated

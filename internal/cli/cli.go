@@ -74,6 +74,11 @@ func run(ctx context.Context, a *app, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Ctrl-C: the user knows why it stopped.
+		fmt.Fprintln(a.stderr, "pixie: interrupted")
+		return ExitFailure
+	}
 	code := exitCode(err)
 	fmt.Fprintf(a.stderr, "pixie: %s\n", message(err))
 	if code == ExitUsage && !errors.As(err, new(*usageError)) {

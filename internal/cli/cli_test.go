@@ -65,6 +65,7 @@ func TestScript(t *testing.T) {
 			"waitserver":  cmdWaitServer,
 			"revoketoken": cmdRevokeToken,
 			"waitfile":    cmdWaitFile,
+			"listening":   cmdListening,
 		},
 	})
 }
@@ -225,6 +226,31 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("%s did not appear", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdListening waits until something accepts connections on a loopback port:
+// listening PORT. Negated, it checks that nothing does, now.
+func cmdListening(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: [!] listening PORT")
+	}
+	addr := net.JoinHostPort("127.0.0.1", args[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		switch {
+		case neg && err == nil:
+			ts.Fatalf("%s still accepts connections", addr)
+		case neg, err == nil:
+			return
+		case time.Now().After(deadline):
+			ts.Fatalf("nothing listens on %s: %v", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

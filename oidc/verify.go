@@ -388,9 +388,9 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 	if err != nil {
 		var ua *jose.ErrUnexpectedSignatureAlgorithm
 		if errors.As(err, &ua) {
-			return nil, "", refused("signed with alg %q, which is not accepted (accepted: %s)", ua.Got, algNames(algs))
+			return nil, "", refused("signed with alg %s, which is not accepted (accepted: %s)", quoted(ua.Got), algNames(algs))
 		}
-		return nil, "", refused("not a signed JWT in compact serialization: %v", err)
+		return nil, "", refused("not a signed JWT in compact serialization: %s", cut(err.Error()))
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, "", refused("has %d signatures, want 1", len(jws.Signatures))
@@ -398,12 +398,12 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 	hdr := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(hdr.Algorithm)
 	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); explicitlyTyped(typ) {
-		return nil, "", refused("typ %q marks another kind of token (RFC 8725 section 3.11)", typ)
+		return nil, "", refused("typ %s marks another kind of token (RFC 8725 section 3.11)", quoted(typ))
 	}
 	if crit, ok := hdr.ExtraHeaders["crit"]; ok {
 		// go-jose would refuse most of them too, but only as a signature that
 		// does not verify, after fetching the keys.
-		return nil, "", refused("lists critical header parameters %q, which pixie does not understand (RFC 7515 section 4.1.11)", crit)
+		return nil, "", refused("lists critical header parameters %s, which pixie does not understand (RFC 7515 section 4.1.11)", quoted(crit))
 	}
 	keys, err := v.keys.get(ctx)
 	if err != nil {
@@ -429,7 +429,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 	case hdr.KeyID != "" && len(candidates) > 0:
 		return nil, "", refused("the signature does not verify with the issuer's %s key %q", alg, hdr.KeyID)
 	case hdr.KeyID != "":
-		msg = fmt.Sprintf("no %s key with kid %q in the key set at %s", alg, hdr.KeyID, v.keys.url)
+		msg = fmt.Sprintf("no %s key with kid %s in the key set at %s", alg, quoted(hdr.KeyID), v.keys.url)
 	default:
 		msg = fmt.Sprintf("no %s key in the key set at %s verifies the signature", alg, v.keys.url)
 	}
@@ -437,6 +437,23 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string, algs []jose.Signat
 		msg += fmt.Sprintf(" (not fetched again: it was refetched less than %s ago)", v.keys.refetchInterval)
 	}
 	return nil, "", refused("%s", msg)
+}
+
+// maxQuoted bounds how much of a header value an error quotes: the header of a
+// token not yet verified is anyone's, and can be as long as the token.
+const maxQuoted = 80
+
+// quoted returns v formatted with %q, cut to maxQuoted bytes.
+func quoted(v any) string {
+	return cut(fmt.Sprintf("%q", v))
+}
+
+// cut returns s, or its first maxQuoted bytes followed by "...".
+func cut(s string) string {
+	if len(s) > maxQuoted {
+		return s[:maxQuoted] + "..."
+	}
+	return s
 }
 
 // explicitlyTyped reports whether typ, a JWS typ header, is the media type of an

@@ -330,6 +330,34 @@ func TestVerifyRefetchRateLimit(t *testing.T) {
 	}
 }
 
+func TestVerifyErrorQuotesLittleOfAForgedHeader(t *testing.T) {
+	iss := newTestIssuer(t, newEdKey(t, "ed"))
+	payload, err := json.Marshal(iss.claims(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 100<<10)
+	forged := func(opts *jose.SignerOptions) string { return newEdKey(t, "").signPayload(t, opts, payload) }
+	enc := base64.RawURLEncoding.EncodeToString
+	for _, tc := range []struct{ name, raw string }{
+		{"kid", forged((&jose.SignerOptions{}).WithHeader("kid", long))},
+		{"typ", forged((&jose.SignerOptions{}).WithType(jose.ContentType(long + "+jwt")))},
+		{"crit", forged((&jose.SignerOptions{}).WithHeader("x", true).WithCritical("x", long))},
+		{"alg", enc([]byte(`{"alg":"`+long+`"}`)) + "." + enc(payload) + ".c2ln"},
+		{"alg of the wrong type", enc([]byte(`{"alg":[`+strings.Repeat("1,", 50<<10)+`1]}`)) + "." + enc(payload) + ".c2ln"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := iss.verifier(t).Verify(t.Context(), tc.raw)
+			if !errors.Is(err, oidc.ErrInvalidIDToken) {
+				t.Fatalf("Verify error = %v, want ErrInvalidIDToken", err)
+			}
+			if got, max := len(err.Error()), 300; got > max {
+				t.Errorf("error is %d bytes long, want at most %d", got, max)
+			}
+		})
+	}
+}
+
 func TestVerifyKeySetCache(t *testing.T) {
 	key := newEdKey(t, "ed")
 	iss := newTestIssuer(t, key)

@@ -86,12 +86,9 @@ func (s *Server) newAuthRequest(r *http.Request, q url.Values) (*authRequest, *p
 	if id == "" {
 		return nil, oauthError(pixie.ErrInvalidRequest, "client_id is missing")
 	}
-	setClient(r, id)
-	s.mu.Lock()
-	c := s.clients[id]
-	s.mu.Unlock()
-	if c == nil {
-		return nil, oauthError(pixie.ErrInvalidClient, "unknown client")
+	c, err := s.lookupClient(r, id)
+	if err != nil {
+		return nil, err.(*pixie.Error)
 	}
 	if uri := q.Get("request_uri"); uri != "" {
 		pushed, err := s.takePAR(uri, c.ID)

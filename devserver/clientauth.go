@@ -87,15 +87,17 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, 
 	return c, nil
 }
 
-// lookupClient returns the registered client id, recording it for the metrics.
+// lookupClient returns the registered client id, recording it for the metrics
+// and the log. An unknown ID is not recorded: it would add a counter per made-up
+// value, and may be a secret pasted in the wrong field.
 func (s *Server) lookupClient(r *http.Request, id string) (*Client, error) {
-	setClient(r, id)
 	s.mu.Lock()
 	c, ok := s.clients[id]
 	s.mu.Unlock()
 	if !ok {
 		return nil, oauthError(pixie.ErrInvalidClient, "unknown client")
 	}
+	setClient(r, id)
 	return c, nil
 }
 

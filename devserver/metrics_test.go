@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,38 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(r.raw, line+"\n") {
 			t.Errorf("/metrics lacks %q:\n%s", line, r.raw)
+		}
+	}
+}
+
+// TestMetricsLabelsAreBounded checks that client IDs and grant types nobody
+// registered or supports do not become labels: each would add a counter, so a
+// stream of made-up values would grow the server's memory and /metrics forever.
+func TestMetricsLabelsAreBounded(t *testing.T) {
+	srv := devservertest.NewServer(t)
+	for i := range 5 {
+		nobody := devserver.Client{ID: "nobody-" + strconv.Itoa(i), AuthMethod: "none"}
+		wantError(t, post(t, srv, "/token", &nobody, formOf("grant_type", "client_credentials")), http.StatusUnauthorized, "invalid_client")
+		wantError(t, post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "made-up-"+strconv.Itoa(i))),
+			http.StatusBadRequest, "unsupported_grant_type")
+		if got := get(t, srv, "/authorize?client_id=nobody-"+strconv.Itoa(i)); got.status != http.StatusBadRequest {
+			t.Fatalf("authorization request of an unknown client: HTTP %d, want 400", got.status)
+		}
+	}
+	r := get(t, srv, "/metrics")
+	if strings.Contains(r.raw, "nobody") || strings.Contains(r.raw, "made-up") {
+		t.Errorf("/metrics has labels of unknown clients or grant types:\n%s", r.raw)
+	}
+	for _, tt := range []struct {
+		m    devserver.Match
+		want int
+	}{
+		{devserver.Match{Endpoint: "token", Status: 401}, 5},
+		{devserver.Match{Endpoint: "token", ClientID: "confidential", Status: 400}, 5},
+		{devserver.Match{Endpoint: "authorize", Status: 400}, 5},
+	} {
+		if got := srv.Count(tt.m); got != tt.want {
+			t.Errorf("Count(%+v) = %d, want %d", tt.m, got, tt.want)
 		}
 	}
 }

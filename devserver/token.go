@@ -54,15 +54,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		return nil, err
 	}
 	gt := form.Get("grant_type")
-	infoFrom(r).grantType = gt
 	if gt == "" {
 		return nil, oauthError(pixie.ErrInvalidRequest, "grant_type is missing")
+	}
+	handler, ok := s.grant(gt)
+	if ok {
+		// Only supported grant types become labels, so made-up ones add no counters.
+		infoFrom(r).grantType = gt
 	}
 	c, err := s.authenticateClient(r, form)
 	if err != nil {
 		return nil, err
 	}
-	handler, ok := s.grant(gt)
 	if !ok {
 		return nil, oauthError(pixie.ErrUnsupportedGrantType, "grant type %s is not supported", gt)
 	}

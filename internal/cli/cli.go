@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -117,6 +119,9 @@ Exit codes: 0 success, 1 failure, 2 usage error, 4 login required (no token,
 or the server rejected the refresh token).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return a.checkProfileName()
+		},
 	}
 	root.PersistentFlags().StringVarP(&a.profile, "profile", "p", "", "profile `NAME` in config.yaml (default $PIXIE_PROFILE or \"default\")")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log each HTTP exchange to stderr, secrets redacted")
@@ -153,6 +158,22 @@ func (a *app) profileName() string {
 		return p
 	}
 	return "default"
+}
+
+// checkProfileName refuses a profile name that is not a plain word: names are
+// printed in commands to copy, and "flags:" keys tokens cached for flags.
+func (a *app) checkProfileName() error {
+	name := a.profileName()
+	alnum := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	first, _ := utf8.DecodeRuneInString(name)
+	if alnum(first) && strings.IndexFunc(name, func(r rune) bool { return !alnum(r) && !strings.ContainsRune("._-@", r) }) < 0 {
+		return nil
+	}
+	source := "--profile"
+	if a.profile == "" {
+		source = "PIXIE_PROFILE"
+	}
+	return usagef("%s: profile %q: want letters, digits, '.', '_', '-' or '@', starting with a letter or digit", source, name)
 }
 
 // profileExplicit reports whether the user named a profile.

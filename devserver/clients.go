@@ -106,7 +106,8 @@ func (s *Server) checkClient(c *Client) error {
 }
 
 // checkRedirectURI checks a redirection endpoint: absolute, without a fragment
-// (RFC 6749 section 3.1.2).
+// (RFC 6749 section 3.1.2), and not of a scheme whose URIs the browser runs or
+// renders instead of sending a request (see RFC 9700 section 4.1).
 func checkRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" && u.Opaque == "" && u.Path == "" {
@@ -114,6 +115,9 @@ func checkRedirectURI(raw string) error {
 	}
 	if u.Fragment != "" || u.RawFragment != "" {
 		return fmt.Errorf("redirect URI %s has a fragment", raw)
+	}
+	if slices.Contains([]string{"javascript", "data", "vbscript"}, u.Scheme) {
+		return fmt.Errorf("redirect URI %s has the %s scheme, which would run in the browser", raw, u.Scheme)
 	}
 	return nil
 }

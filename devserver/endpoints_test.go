@@ -220,6 +220,9 @@ func TestRegistration(t *testing.T) {
 	}{
 		"no redirect URIs":             {map[string]any{}, "invalid_redirect_uri"},
 		"redirect with fragment":       {map[string]any{"redirect_uris": []string{"https://app.example/cb#x"}}, "invalid_redirect_uri"},
+		"javascript redirect":          {map[string]any{"redirect_uris": []string{"javascript:alert(document.domain)//"}}, "invalid_redirect_uri"},
+		"data redirect":                {map[string]any{"redirect_uris": []string{"data:text/html,<script>alert(1)</script>"}}, "invalid_redirect_uri"},
+		"vbscript redirect":            {map[string]any{"redirect_uris": []string{"VBScript:msgbox(1)"}}, "invalid_redirect_uri"},
 		"unknown auth method":          {map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "magic"}, "invalid_client_metadata"},
 		"implicit":                     {map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "response_types": []string{"token"}}, "invalid_client_metadata"},
 		"private_key_jwt without jwks": {map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"},

@@ -47,7 +47,9 @@ func newLoginCmd(a *app) *cobra.Command {
 		Long: `Log in with the authorization code grant (the default: a browser and a
 loopback redirect on 127.0.0.1), the device grant (a code to enter on another
 device), or client credentials, then save the settings given into the profile
-and the tokens into the sealed store.`,
+and the tokens into the sealed store. Settings given replace the profile's one
+by one; naming another --issuer or --provider replaces all the endpoints of
+the old server.`,
 		Example: `  pixie login --issuer https://id.example.com --client-id cli --scope "openid offline_access"
   pixie login --profile ci --issuer https://id.example.com --client-id svc --client-secret-env SVC_SECRET --grant client_credentials
   pixie login --grant device_code --provider github --client-id Iv1.abc`,

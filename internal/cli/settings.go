@@ -116,6 +116,12 @@ func (f *settingsFlags) apply(base Settings) (Settings, error) {
 	s := base
 	s.ProviderParams = maps.Clone(base.ProviderParams)
 	s.Params = maps.Clone(base.Params)
+	// Naming another server replaces the old server's settings: its endpoints
+	// would otherwise receive the new client's secret and tokens.
+	if (f.fs.Changed("issuer") && f.s.Issuer != base.Issuer) || (f.fs.Changed("provider") && f.s.Provider != base.Provider) {
+		s.Issuer, s.Provider, s.ProviderParams = "", "", nil
+		s.AuthURL, s.TokenURL, s.DeviceURL, s.RevokeURL, s.IntrospectURL = "", "", "", "", ""
+	}
 	for name, o := range map[string]struct {
 		dst *string
 		v   string

@@ -128,6 +128,7 @@ func TestVerifyAccepts(t *testing.T) {
 func TestVerifyRejects(t *testing.T) {
 	key := newRSAKey(t, 0, "k1", jose.RS256)
 	impostor := newRSAKey(t, 1, "k1", jose.RS256) // same kid, another key
+	otherAlg := newRSAKey(t, 0, "k1", jose.PS256) // the key, published for RS256 only
 	// appended returns a token signed with key whose claims are the valid ones
 	// followed by members, written as they are.
 	appended := func(members string) func(*testIssuer) string {
@@ -166,6 +167,7 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "no auth_time with max_age", opts: []oidc.VerifyOption{oidc.WithMaxAge(time.Hour)}, want: "no auth_time claim"},
 		{name: "claim of the wrong type", claims: map[string]any{"nonce": 5}, want: "claims:"},
 		{name: "signed by another key with the same kid", signer: &impostor, want: `the signature does not verify with the issuer's RS256 key "k1"`},
+		{name: "signed with an alg the key is not published for", signer: &otherAlg, want: `no PS256 key with kid "k1"`},
 		{name: "alg none", raw: unsignedToken, want: `signed with alg "none", which is not accepted`},
 		{name: "HS256 keyed with the public key", raw: func(iss *testIssuer) string {
 			der, err := x509.MarshalPKIXPublicKey(key.public().Key)

@@ -83,7 +83,7 @@ func (s *Server) Metadata() map[string]any {
 		"dpop_signing_alg_values_supported":                        dpopAlgNames(),
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    []string{"RS256"},
-		"claims_supported":                                         []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "email"},
+		"claims_supported":                                         []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "preferred_username", "email"},
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +119,14 @@ func TestUserinfo(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
+	t.Run("every claim is advertised", func(t *testing.T) {
+		supported := strs(get(t, srv, "/.well-known/openid-configuration").body["claims_supported"])
+		for k := range ok.body {
+			if !slices.Contains(supported, k) {
+				t.Errorf("userinfo returns %s, which claims_supported %v lacks", k, supported)
+			}
+		}
+	})
 	for name, authz := range map[string]string{"no token": "", "unknown token": "Bearer nope"} {
 		t.Run(name, func(t *testing.T) {
 			got := userinfo(authz)

@@ -47,7 +47,7 @@ is renewed once and the request replayed. The response body goes to stdout.`,
 	}
 	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().StringVarP(&opts.method, "request", "X", "", "HTTP `METHOD` (default GET, or POST with -d)")
-	cmd.Flags().StringArrayVarP(&opts.headers, "header", "H", nil, "request header `'K: V'` (repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.headers, "header", "H", nil, "request header `'K: V'` (repeatable; Authorization carries the profile's token)")
 	cmd.Flags().StringVarP(&opts.data, "data", "d", "", "request body `DATA`, or @FILE to read it from a file (@- for stdin)")
 	cmd.Flags().BoolVarP(&opts.include, "include", "i", false, "print the status line and response headers before the body")
 	return cmd
@@ -81,6 +81,9 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {
 			return usagef("-H %q: want 'Name: value'", h)
+		}
+		if strings.EqualFold(strings.TrimSpace(k), "Authorization") {
+			return usagef("-H %s: pixie curl sends the profile's access token in Authorization; use curl itself for other credentials", strings.TrimSpace(k))
 		}
 		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}

@@ -140,6 +140,10 @@ or the server rejected the refresh token).`,
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
 			c.Args = usageArgs(cobra.ExactArgs(1))
+			// Reached only for a shell that has no subcommand.
+			c.RunE = func(_ *cobra.Command, args []string) error {
+				return usagef("unknown shell %q: want bash, zsh, fish or powershell", args[0])
+			}
 			for _, sub := range c.Commands() {
 				sub.Args = usageArgs(sub.Args)
 			}

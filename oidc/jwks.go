@@ -100,11 +100,17 @@ type keysResult struct {
 	fetched bool
 }
 
+// maxStaleTTLs is how many TTLs after their fetch keys are still used while
+// fetching them again fails. It bounds how long a key the issuer has withdrawn
+// (a compromised one, say) stays trusted by a verifier kept from its jwks_uri.
+const maxStaleTTLs = 2
+
 // get returns the cached keys, fetching them when there are none or they are
 // older than the TTL. When fetching keys older than the TTL fails, get returns
-// them all the same and fetches no sooner than the refetch interval later: an
-// issuer's keys seldom change, and a failing jwks_uri should neither make every
-// token be refused nor be asked again for each one.
+// them all the same, up to maxStaleTTLs after their fetch, and fetches no sooner
+// than the refetch interval later: an issuer's keys seldom change, and a failing
+// jwks_uri should neither make every token be refused nor be asked again for
+// each one.
 func (r *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
 	res, err := r.do(ctx, "get", true, func(now time.Time) bool {
 		return r.keys != nil && (now.Before(r.fetchedAt.Add(r.ttl)) || now.Before(r.retryAt))
@@ -148,7 +154,7 @@ func (r *remoteKeys) do(ctx context.Context, key string, keepOnError bool, useCa
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if err != nil {
-			if !keepOnError || r.keys == nil {
+			if !keepOnError || r.keys == nil || !now.Before(r.fetchedAt.Add(maxStaleTTLs*r.ttl)) {
 				return keysResult{}, err
 			}
 			r.retryAt = now.Add(r.refetchInterval)

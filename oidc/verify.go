@@ -85,8 +85,8 @@ type VerifierConfig struct {
 	// AllowInsecureHTTP permits an http:// JWKSURL on a host other than loopback.
 	AllowInsecureHTTP bool
 	// KeysTTL is how long a fetched key set is used before it is fetched again; 0
-	// means one hour. If that fetch fails, the key set fetched last stays in use
-	// and is fetched again after RefetchInterval.
+	// means one hour. If that fetch fails, the key set fetched last stays in use,
+	// until it is twice KeysTTL old, and is fetched again every RefetchInterval.
 	KeysTTL time.Duration
 	// RefetchInterval is the shortest time between two fetches of the key set
 	// caused by a token whose key is not in it (a key rotation, or a forged kid);

@@ -436,28 +436,44 @@ func TestVerifyKeepsKeysWhileKeySetFails(t *testing.T) {
 	key := newEdKey(t, "ed")
 	iss := newTestIssuer(t, key)
 	v := iss.verifier(t)
-	verify := func(wantRequests int32) {
+	verify := func(wantRequests int32) error {
 		t.Helper()
-		if _, err := v.Verify(t.Context(), key.sign(t, iss.claims(nil))); err != nil {
-			t.Fatalf("at %v: Verify: %v", iss.clock.Now().Sub(testStart), err)
-		}
+		_, err := v.Verify(t.Context(), key.sign(t, iss.claims(nil)))
 		if got := iss.jwksRequests.Load(); got != wantRequests {
 			t.Errorf("at %v: %d JWKS requests, want %d", iss.clock.Now().Sub(testStart), got, wantRequests)
 		}
+		return err
 	}
-	verify(1)
+	if err := verify(1); err != nil {
+		t.Fatal(err)
+	}
 	iss.failJWKS(http.StatusServiceUnavailable)
-	iss.clock.Advance(time.Hour) // the keys are due to be fetched again
-	verify(2)                    // which fails: the keys fetched last still verify
-	iss.clock.Advance(9 * time.Second)
-	verify(2) // not asked again within the refetch interval
-	iss.clock.Advance(time.Second)
-	verify(3)
+	for _, step := range []struct {
+		advance  time.Duration
+		requests int32
+	}{
+		{time.Hour, 2},                       // the keys are due to be fetched again, which fails
+		{9 * time.Second, 2},                 // not asked again within the refetch interval
+		{time.Second, 3},                     // asked again
+		{58*time.Minute + 49*time.Second, 4}, // still failing, the keys not yet two TTLs old
+	} {
+		iss.clock.Advance(step.advance)
+		if err := verify(step.requests); err != nil {
+			t.Fatalf("at %v: Verify: %v, want the keys fetched before used", iss.clock.Now().Sub(testStart), err)
+		}
+	}
+	iss.clock.Advance(time.Minute + time.Second)
+	if err := verify(5); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Errorf("Verify with keys two TTLs old: error = %v, want the key set's HTTP 503", err)
+	}
 	iss.failJWKS(0)
-	iss.clock.Advance(10 * time.Second)
-	verify(4)
+	if err := verify(6); err != nil {
+		t.Fatal(err)
+	}
 	iss.clock.Advance(59 * time.Minute)
-	verify(4) // fresh for the TTL again
+	if err := verify(6); err != nil { // fresh for the TTL again
+		t.Fatal(err)
+	}
 }
 
 func TestVerifyRefusesKeySetRedirectToHTTP(t *testing.T) {

@@ -50,8 +50,8 @@ func AllowInsecureHTTP() UserInfoOption {
 // OpenID Connect Core section 5.3.2), verifying them with v's issuer keys: the
 // signature (any asymmetric algorithm v could accept, never "none" or HMAC), a
 // typ header naming no other kind of JWT (such as at+jwt), iss equal to v's
-// issuer and aud containing v's client ID. Without it such a
-// response is refused. Encrypted responses are always refused.
+// issuer and aud containing v's client ID. Without it such a response is
+// refused. Encrypted responses are always refused.
 func WithVerifier(v *Verifier) UserInfoOption {
 	return userInfoOptionFunc(func(o *userInfoOptions) { o.verifier = v })
 }

@@ -125,7 +125,10 @@ func (opts *inspectOptions) readToken(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return strings.TrimSpace(string(b)), nil
+		if raw := strings.TrimSpace(string(b)); raw != "" {
+			return raw, nil
+		}
+		return "", errors.New("no token on standard input")
 	case "":
 	default:
 		return opts.token, nil

@@ -108,6 +108,36 @@ func TestDPoP(t *testing.T) {
 		wantOK(t, exchange(key), http.StatusOK)
 	})
 
+	t.Run("DPoP header at the PAR endpoint binds the code", func(t *testing.T) {
+		// RFC 9449 section 10.1: a proof sent with the pushed request counts as
+		// dpop_jkt for its key.
+		push := func(t *testing.T, extra url.Values, proof string) (*response, string) {
+			t.Helper()
+			u, verifier := authURL(srv, srv.Public, extra)
+			parsed, _ := url.Parse(u)
+			return post(t, srv, "/par", &srv.Public, parsed.Query(), "DPoP", proof), verifier
+		}
+		redeem := func(t *testing.T, requestURI, verifier string, k *dpopKey) *response {
+			t.Helper()
+			cb := srv.Authorize(t, srv.URL+"/authorize?"+url.Values{"client_id": {srv.Public.ID}, "request_uri": {requestURI}}.Encode())
+			return post(t, srv, "/token", &srv.Public, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")},
+				"code_verifier": {verifier}, "redirect_uri": {devservertest.RedirectURL}}, "DPoP", k.proof(t, "POST", tokenURL, nil))
+		}
+		parURL := srv.URL + "/par"
+		r, verifier := push(t, nil, key.proof(t, "POST", parURL, nil))
+		wantOK(t, r, http.StatusCreated)
+		wantError(t, redeem(t, r.str("request_uri"), verifier, newDPoPKey(t)), http.StatusBadRequest, "invalid_dpop_proof")
+
+		r, verifier = push(t, nil, key.proof(t, "POST", parURL, nil))
+		wantOK(t, r, http.StatusCreated)
+		wantOK(t, redeem(t, r.str("request_uri"), verifier, key), http.StatusOK)
+
+		r, _ = push(t, url.Values{"dpop_jkt": {newDPoPKey(t).jkt}}, key.proof(t, "POST", parURL, nil))
+		wantError(t, r, http.StatusBadRequest, "invalid_dpop_proof")
+		r, _ = push(t, nil, key.proof(t, "POST", tokenURL, nil))
+		wantError(t, r, http.StatusBadRequest, "invalid_dpop_proof")
+	})
+
 	t.Run("htu is compared after normalization", func(t *testing.T) {
 		// RFC 9449 section 4.3: query and fragment are ignored; scheme and host
 		// case and a default port do not matter (RFC 3986 sections 6.2.2, 6.2.3).

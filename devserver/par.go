@@ -23,7 +23,8 @@ const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
 
 // handlePAR serves the pushed authorization request endpoint (RFC 9126 section
 // 2): the client authenticates and pushes the authorization parameters, which are
-// checked now, and receives a single-use request_uri.
+// checked now, and receives a single-use request_uri. A DPoP proof sent along
+// binds the authorization code to its key (RFC 9449 section 10.1).
 func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) {
 	form, c, ok := s.clientRequest(w, r)
 	if !ok {
@@ -40,6 +41,19 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	params.Set("client_id", c.ID)
+	// RFC 9449 section 10.1: a DPoP proof with the pushed request binds the code
+	// to its key, as dpop_jkt would; the two must agree.
+	jkt, err := s.checkDPoP(w, r, "")
+	if err == nil && jkt != "" && params.Has("dpop_jkt") && params.Get("dpop_jkt") != jkt {
+		err = oauthError(pixie.ErrInvalidDPoPProof, "dpop_jkt differs from the key of the DPoP proof")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if jkt != "" {
+		params.Set("dpop_jkt", jkt)
+	}
 	req, perr := s.newAuthRequest(r, params)
 	if perr == nil {
 		perr = s.checkAuthParams(req, params)

@@ -32,10 +32,12 @@ const (
 )
 
 // Main runs the pixie command with args (without the program name) and returns
-// its exit code. SIGINT and SIGTERM cancel the command's context.
+// its exit code. SIGINT and SIGTERM cancel the command's context; a second one
+// ends the process at once.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	return run(ctx, &app{
 		stdin:  stdin,
 		stdout: stdout,

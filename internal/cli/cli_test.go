@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,11 +62,13 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":       cmdExits,
-			"waitserver":  cmdWaitServer,
-			"revoketoken": cmdRevokeToken,
-			"waitfile":    cmdWaitFile,
-			"listening":   cmdListening,
+			"exits":        cmdExits,
+			"waitserver":   cmdWaitServer,
+			"revoketoken":  cmdRevokeToken,
+			"waitfile":     cmdWaitFile,
+			"listening":    cmdListening,
+			"quick":        cmdQuick,
+			"waitrequests": cmdWaitRequests,
 		},
 	})
 }
@@ -251,6 +254,54 @@ func cmdListening(ts *testscript.TestScript, neg bool, args []string) {
 			return
 		case time.Now().After(deadline):
 			ts.Fatalf("nothing listens on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdQuick runs a command as exec does and fails if it takes 5 seconds or more,
+// as a command waiting on a lock would: quick COMMAND [ARGS...].
+func cmdQuick(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: [!] quick COMMAND [ARGS...]")
+	}
+	start := time.Now()
+	err := ts.Exec(args[0], args[1:]...)
+	if took := time.Since(start); took >= 5*time.Second {
+		ts.Fatalf("%s took %s", args[0], took.Round(time.Millisecond))
+	}
+	if (err != nil) != neg {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+}
+
+// cmdWaitRequests waits until the pixie serve at $ISSUER has answered N
+// requests at an endpoint, as its metrics count them: waitrequests ENDPOINT N.
+func cmdWaitRequests(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitrequests ENDPOINT N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	prefix := `pixie_devserver_requests_total{endpoint="` + args[0] + `"`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		if resp, err := http.Get(ts.Getenv("ISSUER") + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(string(b), "\n") {
+				if rest, ok := strings.CutPrefix(line, prefix); ok {
+					n, _ := strconv.Atoi(rest[strings.LastIndex(rest, " ")+1:])
+					got += n
+				}
+			}
+		}
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%d %s requests, want %d", got, args[0], want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

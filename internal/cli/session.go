@@ -159,14 +159,30 @@ func (se *session) source(skew time.Duration) *pixie.Source {
 
 // token returns a valid token of the session, renewed when needed, with at
 // least minTTL left when minTTL is set; force renews it in any case.
+//
+// A renewal is not abandoned when ctx is cancelled (Ctrl-C): it finishes, so
+// that a rotated refresh token is saved and the store lock released rather
+// than held by a dead process for the lock's lease, and then token returns
+// ctx's error. A second Ctrl-C ends the process at once (see [Main]).
 func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Duration) (*pixie.Token, *pixie.Source, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	src := se.source(minTTL)
+	stop := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(a.stderr, "pixie: finishing the token renewal in progress, so that no token is lost (Ctrl-C again to quit now)")
+	})
+	defer stop()
+	rctx := context.WithoutCancel(ctx)
 	var tok *pixie.Token
 	var err error
 	if force {
-		tok, err = src.ForceRefresh(ctx)
-	} else if tok, err = src.Token(ctx); err == nil && minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
-		tok, err = src.ForceRefresh(ctx)
+		tok, err = src.ForceRefresh(rctx)
+	} else if tok, err = src.Token(rctx); err == nil && minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
+		tok, err = src.ForceRefresh(rctx)
+	}
+	if err == nil {
+		err = ctx.Err()
 	}
 	if err != nil {
 		return nil, nil, a.explain(se, err)

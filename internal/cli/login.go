@@ -157,7 +157,12 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, "", fmt.Errorf("listen for the redirect on %s: %w", net.JoinHostPort(host, port), err)
+		hint := ""
+		if port != "0" {
+			hint = "\nIs another program (or pixie login) using the port of --redirect-uri?"
+		}
+		// %v: a local failure, not a temporary one of the server's.
+		return nil, "", fmt.Errorf("listen for the redirect on %s: %v%s", net.JoinHostPort(host, port), err, hint)
 	}
 	_, boundPort, _ := net.SplitHostPort(ln.Addr().String())
 	cfg.RedirectURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, boundPort), Path: path}).String()

@@ -151,9 +151,13 @@ func (opts *serveOptions) serverOptions(issuer string) (devserver.Options, error
 }
 
 func runServe(ctx context.Context, opts *serveOptions) error {
+	if _, _, err := net.SplitHostPort(opts.addr); err != nil {
+		return usagef("--addr %q: want HOST:PORT, such as 127.0.0.1:9000", opts.addr)
+	}
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", opts.addr, err)
+		// %v: a local failure, not a temporary one of a server's.
+		return fmt.Errorf("listen on %s: %v", opts.addr, err)
 	}
 	defer ln.Close()
 	o, err := opts.serverOptions("http://" + ln.Addr().String())

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pixieauth/pixie/devserver/devservertest"
@@ -108,5 +111,45 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Error("pixie token printed no token")
 			}
 		})
+	}
+}
+
+// TestConcurrentLoginsKeepEveryProfile logs in to several profiles at once, as
+// parallel CI jobs sharing a home do: config.yaml must end with all of them.
+func TestConcurrentLoginsKeepEveryProfile(t *testing.T) {
+	srv := devservertest.NewServer(t)
+	key, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	t.Setenv("PIXIE_HOME", home)
+	t.Setenv("PIXIE_PROFILE", "")
+	t.Setenv("PIXIE_STORE_KEY", key.Reveal())
+	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
+
+	const n = 8
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	stderrs := make([]bytes.Buffer, n)
+	for i := range n {
+		wg.Go(func() {
+			codes[i] = cli.Main([]string{"login", "--profile", fmt.Sprintf("job%d", i), "--grant", "client_credentials",
+				"--issuer", srv.URL, "--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"},
+				strings.NewReader(""), io.Discard, &stderrs[i])
+		})
+	}
+	wg.Wait()
+	b, err := os.ReadFile(filepath.Join(home, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if got, want := codes[i], cli.ExitOK; got != want {
+			t.Errorf("login job%d: exit code %d, want %d; stderr:\n%s", i, got, want, stderrs[i].String())
+		}
+		if !strings.Contains(string(b), fmt.Sprintf("job%d:", i)) {
+			t.Errorf("config.yaml lost profile job%d:\n%s", i, b)
+		}
 	}
 }

@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pixieauth/pixie"
 )
 
 // configFile is the name of the profiles file in pixie's home.
@@ -107,8 +111,19 @@ func (a *app) profileSettings() (Settings, bool, error) {
 	return s, ok, nil
 }
 
-// saveProfile stores s as the selected profile.
-func (a *app) saveProfile(s Settings) error {
+// configLock is the store lock that serializes changes to config.yaml; no
+// token is stored under it, as profile names have no ':'.
+const configLock = ":config.yaml"
+
+// saveProfile stores s as the selected profile. The read, change and write of
+// config.yaml hold st's lock, so that logins run at once, by parallel jobs
+// sharing a home, keep each other's profiles.
+func (a *app) saveProfile(ctx context.Context, st pixie.Store, s Settings) error {
+	lease, err := st.Lock(ctx, configLock, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("save profile %q: %w", a.profileName(), err)
+	}
+	defer lease.Unlock(context.WithoutCancel(ctx))
 	c, path, err := a.loadConfig()
 	if err != nil {
 		return err

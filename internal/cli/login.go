@@ -116,7 +116,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 
 	s.Grant = s.grant()
-	if err := opts.saveProfile(s); err != nil {
+	if err := opts.saveProfile(ctx, st, s); err != nil {
 		return err
 	}
 	src := cfg.RefreshSource(pixie.SourceOptions{Store: st, Key: opts.profileName()})

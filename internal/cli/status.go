@@ -28,9 +28,10 @@ func newStatusCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the profiles and their tokens",
-		Long: `Show every profile (or the one named with --profile): issuer, client, grant,
-scopes, when the access token expires, whether a refresh token is held, and
-where the token store is. Tokens are not renewed and never shown.`,
+		Long: `Show every profile (or the one named with --profile or PIXIE_PROFILE):
+issuer, client, grant, scopes, when the access token expires, whether a refresh
+token is held, and where the token store is. Tokens are not renewed and never
+shown.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), opts) },
 	}

@@ -35,7 +35,8 @@ func newCurlCmd(a *app) *cobra.Command {
 		Short: "Send an HTTP request with a valid access token",
 		Long: `Send an HTTP request authorized with the profile's access token, refreshed
 when needed. When the server answers 401 with error="invalid_token", the token
-is renewed once and the request replayed. The response body goes to stdout.`,
+is renewed once and the request replayed. The response body goes to stdout;
+when the response has a status of 400 or more, the exit code is 1.`,
 		Example: `  pixie curl https://api.example.com/me
   pixie curl -X POST -H 'Content-Type: application/json' -d '{"a":1}' https://api.example.com/items
   pixie curl -d @body.json -i https://api.example.com/items`,

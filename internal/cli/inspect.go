@@ -154,6 +154,9 @@ func (opts *inspectOptions) readToken(ctx context.Context) (string, error) {
 // (RFC 7515 section 7.1) without checking anything.
 func decodeJWT(raw string) (header, claims map[string]any, err error) {
 	parts := strings.Split(raw, ".")
+	if len(parts) == 5 {
+		return nil, nil, errors.New("an encrypted JWT (JWE, RFC 7516): only the holder of its decryption key can read it")
+	}
 	if len(parts) != 3 {
 		return nil, nil, errors.New("not a JWT (a JWT has three dot-separated parts); an opaque token can only be read by the server's introspection endpoint")
 	}

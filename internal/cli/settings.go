@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -151,6 +152,15 @@ func (f *settingsFlags) apply(base Settings) (Settings, error) {
 		s.Resources = slices.Clone(f.resources)
 	}
 	var err error
+	// Files given on the command line are kept as absolute paths: the profile
+	// is used from other directories.
+	for name, p := range map[string]*string{"client-secret-file": &s.ClientSecretFile, "private-key": &s.PrivateKey} {
+		if f.fs.Changed(name) && *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return Settings{}, fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+	}
 	if f.fs.Changed("param") {
 		if s.Params, err = keyValues("--param", f.params); err != nil {
 			return Settings{}, err

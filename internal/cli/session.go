@@ -66,8 +66,9 @@ func noProfile(name string) error {
 }
 
 // openSession resolves the settings and opens the token store; the client is
-// built when a request needs it (see [session.client]). A grant that needs a login fails with exit code 4 when no token is
-// stored, before any request is made.
+// built when a request needs it (see [session.client]). A grant that needs a
+// login fails with exit code 4 when no token is stored, before any request is
+// made.
 func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
 	s, key, err := a.resolve(sf)
 	if err != nil {

@@ -47,8 +47,9 @@ type SourceOptions struct {
 	// OnChange, when set, is called after the token held changes: after a new
 	// token is saved to Store, or when one saved by another process is taken
 	// up. It runs on the renewing goroutine once the store lock is released,
-	// so it may call the Source's methods; keep it short. A panic in it is
-	// logged, not propagated.
+	// so it may call the Source's methods; keep it short. A change already
+	// replaced by a newer token when it would be told is not told. A panic in
+	// OnChange is logged, not propagated.
 	OnChange func(old, new *Token)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -397,12 +398,14 @@ func (s *Source) change(seen, h *held) changed {
 	return c
 }
 
-// tell calls OnChange with c, if the token changed. It is called with no lock
-// held, so that OnChange may call the Source's methods. A panic in OnChange is
-// logged and goes no further: the token is saved and published already, and a
-// panic on the renewing goroutine would end the process.
+// tell calls OnChange with c, if the token changed and c.new is still the token
+// held: a change that a later one (a Put, another renewal) overtook since is not
+// told after it. It is called with no lock held, so that OnChange may call the
+// Source's methods. A panic in OnChange is logged and goes no further: the
+// token is saved and published already, and a panic on the renewing goroutine
+// would end the process.
 func (s *Source) tell(c changed) {
-	if s.opt.OnChange == nil || c.old == c.new {
+	if s.opt.OnChange == nil || c.old == c.new || s.cur.Load().tok != c.new {
 		return
 	}
 	defer func() {

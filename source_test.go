@@ -700,3 +700,75 @@ func TestSourceOnChangePanicIsContained(t *testing.T) {
 	}
 	lease.Unlock(ctx)
 }
+
+// holdingStore is a MemoryStore whose first lease, once released, keeps its
+// Unlock call waiting until resume is closed: the first renewal is held between
+// releasing the lock and telling OnChange.
+type holdingStore struct {
+	pixie.MemoryStore
+	resume chan struct{}
+	locked atomic.Bool
+}
+
+func (s *holdingStore) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
+	l, err := s.MemoryStore.Lock(ctx, key, ttl)
+	if err != nil || !s.locked.CompareAndSwap(false, true) {
+		return l, err
+	}
+	return holdingLease{l, s.resume}, nil
+}
+
+type holdingLease struct {
+	pixie.Lease
+	resume chan struct{}
+}
+
+func (l holdingLease) Unlock(ctx context.Context) error {
+	err := l.Lease.Unlock(ctx)
+	<-l.resume
+	return err
+}
+
+// TestSourceOnChangeSkipsSupersededToken checks that a renewal whose token was
+// replaced (here by Put) before OnChange could be told does not report it as
+// the new token afterwards.
+func TestSourceOnChangeSkipsSupersededToken(t *testing.T) {
+	clk := newClock()
+	store := &holdingStore{resume: make(chan struct{})}
+	inFetch, gate := make(chan struct{}), make(chan struct{})
+	fetch := func(context.Context, *pixie.Token) (*pixie.Token, error) {
+		close(inFetch)
+		<-gate
+		return &pixie.Token{AccessToken: pixie.NewSecret("renewed"), Expiry: clk.Now().Add(time.Hour)}, nil
+	}
+	var told []string
+	var mu sync.Mutex
+	src := pixie.NewSource(fetch, pixie.SourceOptions{Store: store, Now: clk.Now, OnChange: func(_, n *pixie.Token) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, n.AccessToken.Reveal())
+	}})
+	ctx := context.Background()
+	renewed := make(chan error, 1)
+	go func() { _, err := src.Token(ctx); renewed <- err }()
+	<-inFetch
+	put := make(chan error, 1)
+	login := &pixie.Token{AccessToken: pixie.NewSecret("login"), Expiry: clk.Now().Add(time.Hour)}
+	go func() { put <- src.Put(ctx, login) }()
+	close(gate)
+	if err := <-put; err != nil {
+		t.Fatal(err)
+	}
+	close(store.resume)
+	if err := <-renewed; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustToken(t, src); got != login {
+		t.Errorf("token held = %s, want the login token", got.AccessToken.Reveal())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) > 0 {
+		t.Errorf("OnChange told of %q after Put replaced it", told)
+	}
+}

@@ -272,6 +272,15 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	defer cancel()
 	defer lease.Unlock(base)
 
+	// Another renewal of this Source may have ended while this one waited for
+	// the lock. Its token is the answer, or else the one to replace; and if it
+	// could not be saved, the stored refresh token may have been rotated away.
+	if cur := s.cur.Load(); cur != nil && cur != seen {
+		if s.valid(cur, s.opt.Now()) {
+			return cur.tok, changed{}, nil
+		}
+		seen = cur
+	}
 	if seen != nil && seen.unsaved {
 		switch err := s.saveUnsaved(ctx, seen); {
 		case errors.Is(err, ErrConflict):

@@ -772,3 +772,84 @@ func TestSourceOnChangeSkipsSupersededToken(t *testing.T) {
 		t.Errorf("OnChange told of %q after Put replaced it", told)
 	}
 }
+
+// watchedStore is a flakyStore that reports each Lock call as it starts and
+// each Unlock as it ends, on buffered channels.
+type watchedStore struct {
+	flakyStore
+	locking, unlocked chan struct{}
+}
+
+func (s *watchedStore) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
+	s.locking <- struct{}{}
+	l, err := s.flakyStore.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return watchedLease{l, s.unlocked}, nil
+}
+
+type watchedLease struct {
+	pixie.Lease
+	unlocked chan struct{}
+}
+
+func (l watchedLease) Unlock(ctx context.Context) error {
+	defer func() { l.unlocked <- struct{}{} }()
+	return l.Lease.Unlock(ctx)
+}
+
+// TestSourceRenewalWaitingForLockSeesUnsavedToken checks that a renewal which
+// waited for the lock while another renewal of the same Source got a token it
+// could not save does not refresh the stored token again: its refresh token
+// has been rotated away.
+func TestSourceRenewalWaitingForLockSeesUnsavedToken(t *testing.T) {
+	clk := newClock()
+	rot := &rotator{clk: clk}
+	var hold atomic.Bool
+	inFetch, gate := make(chan struct{}), make(chan struct{})
+	fetch := func(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
+		if hold.CompareAndSwap(true, false) {
+			close(inFetch)
+			<-gate
+		}
+		return rot.fetch(ctx, current)
+	}
+	store := &watchedStore{locking: make(chan struct{}, 8), unlocked: make(chan struct{}, 8)}
+	src := pixie.NewSource(fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	ctx := context.Background()
+	mustToken(t, src)
+	<-store.locking
+	<-store.unlocked
+
+	clk.Advance(50 * time.Minute) // past the refresh point
+	hold.Store(true)
+	forced := make(chan error, 1)
+	go func() { _, err := src.ForceRefresh(ctx); forced <- err }()
+	<-store.locking
+	<-inFetch
+	mustToken(t, src) // starts the background refresh, which waits for the lock
+	<-store.locking
+	store.failSaves.Store(1)
+	close(gate)
+	if err := <-forced; err != nil {
+		t.Fatal(err)
+	}
+	<-store.unlocked
+	<-store.unlocked
+	if got, want := rot.reuses, 0; got != want {
+		t.Errorf("refresh token reuses = %d, want %d", got, want)
+	}
+
+	clk.Advance(2 * time.Hour)
+	if got, want := mustToken(t, src).AccessToken.Reveal(), "at-3"; got != want {
+		t.Errorf("token = %s, want %s", got, want)
+	}
+	stored, _, err := store.Load(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored.RefreshToken.Reveal(), "rt-3"; got != want {
+		t.Errorf("stored refresh token = %s, want %s", got, want)
+	}
+}

@@ -36,7 +36,9 @@ func newInspectCmd(a *app) *cobra.Command {
 		Short: "Decode a JWT and, with --verify, check it",
 		Long: `Decode a JWT (an access token or an ID token): its header, its claims and,
 in human terms, when it expires. The token is the argument, standard input
-with "-", or else the profile's stored access token.
+with "-", or else the profile's stored access token. A token given as an
+argument is visible to other users in the process list: prefer standard input,
+as in pixie token | pixie inspect -.
 
 With --verify --issuer URL, the signature is checked against the issuer's
 published keys, and so are the iss, exp and nbf claims (and aud with

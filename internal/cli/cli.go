@@ -121,8 +121,13 @@ Exit codes: 0 success, 1 failure, 2 usage error, 4 login required (no token,
 or the server rejected the refresh token).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return a.checkProfileName()
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// Help, completion and serve work whatever the profile name.
+			switch cmd.Name() {
+			case "login", "token", "curl", "status", "logout", "inspect":
+				return a.checkProfileName()
+			}
+			return nil
 		},
 	}
 	root.PersistentFlags().StringVarP(&a.profile, "profile", "p", "", "profile `NAME` in config.yaml (default $PIXIE_PROFILE or \"default\")")

@@ -204,7 +204,7 @@ func (s *Source) Put(ctx context.Context, tok *Token) error {
 	if err != nil {
 		return fmt.Errorf("pixie: locking token store: %w", err)
 	}
-	defer lease.Unlock(context.WithoutCancel(ctx))
+	defer s.unlock(ctx, lease)
 	_, ver, err := s.opt.Store.Load(ctx, s.opt.Key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("pixie: reading token store: %w", err)
@@ -270,7 +270,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	}
 	ctx, cancel := context.WithTimeout(base, s.opt.LockTTL)
 	defer cancel()
-	defer lease.Unlock(base)
+	defer s.unlock(base, lease)
 
 	// Another renewal of this Source may have ended while this one waited for
 	// the lock. Its token is the answer, or else the one to replace; and if it
@@ -345,6 +345,15 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		return tok, s.change(seen, h), nil
 	}
 	return tok, s.change(seen, s.hold(tok, newVer, s.opt.Now())), nil
+}
+
+// unlock releases lease, on a context detached from ctx's cancellation but
+// bounded by one lease time: by then the lease has lapsed anyway, and a store
+// that stopped answering holds up no longer.
+func (s *Source) unlock(ctx context.Context, lease Lease) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.LockTTL)
+	defer cancel()
+	lease.Unlock(ctx)
 }
 
 // saveUnsaved persists a token that an earlier renewal could not save.

@@ -853,3 +853,43 @@ func TestSourceRenewalWaitingForLockSeesUnsavedToken(t *testing.T) {
 		t.Errorf("stored refresh token = %s, want %s", got, want)
 	}
 }
+
+// stuckUnlockStore is a MemoryStore whose leases' Unlock, as that of a store
+// that stopped answering, returns only when its context is done.
+type stuckUnlockStore struct{ pixie.MemoryStore }
+
+func (s *stuckUnlockStore) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
+	l, err := s.MemoryStore.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return stuckLease{l}, nil
+}
+
+type stuckLease struct{ pixie.Lease }
+
+func (stuckLease) Unlock(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestSourceBoundsUnlock checks that a store whose Unlock hangs holds up a
+// renewal or a Put at most one lease time (LockTTL): by then the lease has
+// lapsed anyway.
+func TestSourceBoundsUnlock(t *testing.T) {
+	clk := newClock()
+	is := &issuer{clk: clk, life: time.Hour}
+	src := pixie.NewSource(is.fetch, pixie.SourceOptions{Store: &stuckUnlockStore{}, Now: clk.Now, LockTTL: 50 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t.Run("renewal", func(t *testing.T) {
+		if _, err := src.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Put", func(t *testing.T) {
+		if err := src.Put(ctx, &pixie.Token{AccessToken: pixie.NewSecret("put")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

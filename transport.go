@@ -2,6 +2,7 @@ package pixie
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,6 +52,10 @@ func authorization(tok *Token) string { return tok.Type() + " " + tok.AccessToke
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if redirectedElsewhere(req) {
 		return t.base().RoundTrip(req)
+	}
+	if t.Source == nil {
+		closeBody(req)
+		return nil, errors.New("pixie: Transport has no Source")
 	}
 	ctx := req.Context()
 	tok, err := t.Source.Token(ctx)

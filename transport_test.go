@@ -286,3 +286,30 @@ func TestTransportReadsChallenges(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportWithoutSource checks that a Transport missing its Source fails
+// with an error rather than a panic, and closes the request body.
+func TestTransportWithoutSource(t *testing.T) {
+	body := &closeRecorder{Reader: strings.NewReader("x")}
+	req, err := http.NewRequest("POST", "http://127.0.0.1/", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&pixie.Transport{}).RoundTrip(req); err == nil {
+		t.Error("RoundTrip without a Source succeeded")
+	}
+	if !body.closed {
+		t.Error("RoundTrip without a Source left the request body open")
+	}
+}
+
+// closeRecorder is a request body that records whether it was closed.
+type closeRecorder struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed = true
+	return nil
+}

@@ -893,3 +893,39 @@ func TestSourceBoundsUnlock(t *testing.T) {
 		}
 	})
 }
+
+// lostReplyStore is a MemoryStore whose next Save is applied but reports an
+// error, as when the connection to Redis drops before its reply arrives.
+type lostReplyStore struct {
+	pixie.MemoryStore
+	lose atomic.Bool
+}
+
+func (s *lostReplyStore) Save(ctx context.Context, key string, tok *pixie.Token, version uint64) (uint64, error) {
+	v, err := s.MemoryStore.Save(ctx, key, tok, version)
+	if err == nil && s.lose.CompareAndSwap(true, false) {
+		return 0, errStoreDown
+	}
+	return v, err
+}
+
+// TestSourceSaveWithLostReply checks that a token whose save was applied
+// though it reported an error is taken up from the store, not refreshed with
+// the refresh token it replaced.
+func TestSourceSaveWithLostReply(t *testing.T) {
+	clk := newClock()
+	rot := &rotator{clk: clk}
+	store := &lostReplyStore{}
+	src := pixie.NewSource(rot.fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
+	mustToken(t, src)
+	clk.Advance(2 * time.Hour)
+	store.lose.Store(true)
+	mustToken(t, src) // at-2, saved though the store said otherwise
+	clk.Advance(2 * time.Hour)
+	if got, want := mustToken(t, src).AccessToken.Reveal(), "at-3"; got != want {
+		t.Errorf("token = %s, want %s", got, want)
+	}
+	if got, want := rot.reuses, 0; got != want {
+		t.Errorf("refresh token reuses = %d, want %d", got, want)
+	}
+}

@@ -414,11 +414,7 @@ func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.D
 		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	client := d.HTTPClient
-	if client == nil {
-		client = discoveryHTTPClient
-	}
-	resp, err := guardDiscoveryRedirects(client, d.AllowInsecureHTTP).Do(req)
+	resp, err := wire.GuardRedirects(d.HTTPClient, d.AllowInsecureHTTP).Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
 	}
@@ -475,32 +471,3 @@ func cacheMaxAge(h http.Header) time.Duration {
 	}
 	return age
 }
-
-// guardDiscoveryRedirects returns a copy of c that follows a redirect only to a
-// URL the issuer itself could have (wire.CheckURL), and from https only to https
-// unless allowInsecure: a document fetched over http after a redirect could come
-// from anyone on the network, with their own jwks_uri. c's own CheckRedirect, if
-// any, is applied after.
-func guardDiscoveryRedirects(c *http.Client, allowInsecure bool) *http.Client {
-	g := *c
-	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		shown := req.URL.Redacted()
-		if err := wire.CheckURL(req.URL.String(), allowInsecure); err != nil {
-			return fmt.Errorf("refusing a redirect to %q: %w", shown, err)
-		}
-		if !allowInsecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("refusing a redirect from https to http (%q)", shown)
-		}
-		if c.CheckRedirect != nil {
-			return c.CheckRedirect(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &g
-}
-
-// discoveryHTTPClient is used when no client is configured.
-var discoveryHTTPClient = &http.Client{Timeout: 30 * time.Second}

@@ -26,35 +26,6 @@ const (
 // defaultClient is used when no HTTP client is configured.
 var defaultClient = &http.Client{Timeout: requestTimeout}
 
-// maxRedirects is how many redirects a request follows, as net/http does by default.
-const maxRedirects = 10
-
-// guardRedirects returns a copy of c that follows a redirect only to a URL
-// wire.CheckURL accepts, and from https only to https unless allowInsecure:
-// net/http would otherwise follow a redirect from https to http on the same host,
-// sending the Authorization header in the clear, or fetch keys an attacker on
-// the network could replace. c's own CheckRedirect, if any, is applied after.
-func guardRedirects(c *http.Client, allowInsecure bool) *http.Client {
-	g := *c
-	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		shown := req.URL.Redacted()
-		if err := wire.CheckURL(req.URL.String(), allowInsecure); err != nil {
-			return fmt.Errorf("refusing a redirect to %q: %w", shown, err)
-		}
-		if !allowInsecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("refusing a redirect from https to http (%q)", shown)
-		}
-		if c.CheckRedirect != nil {
-			return c.CheckRedirect(req, via)
-		}
-		if len(via) >= maxRedirects {
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
-		}
-		return nil
-	}
-	return &g
-}
-
 // remoteKeys caches the JSON Web Key Set (RFC 7517 section 5) at an issuer's
 // jwks_uri. Concurrent fetches are merged into one.
 type remoteKeys struct {
@@ -84,7 +55,7 @@ func newRemoteKeys(cfg VerifierConfig, now func() time.Time) *remoteKeys {
 	if r.client == nil {
 		r.client = defaultClient
 	}
-	r.client = guardRedirects(r.client, cfg.AllowInsecureHTTP)
+	r.client = wire.GuardRedirects(r.client, cfg.AllowInsecureHTTP)
 	if r.ttl <= 0 {
 		r.ttl = defaultKeysTTL
 	}

@@ -106,7 +106,7 @@ func UserInfo(ctx context.Context, client *http.Client, endpoint string, tok *pi
 	if client == nil {
 		client = defaultClient
 	}
-	client = guardRedirects(client, o.allowInsecure)
+	client = wire.GuardRedirects(client, o.allowInsecure)
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)

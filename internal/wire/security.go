@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -81,4 +82,38 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(h, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// maxRedirects is how many redirects GuardRedirects follows, as net/http does by
+// default.
+const maxRedirects = 10
+
+// GuardRedirects returns a copy of c (nil: a client with DefaultTimeout) that
+// follows a redirect only to a URL CheckURL accepts, and never from https to http
+// unless allowInsecure. net/http would otherwise follow a redirect from https to
+// http on the same host, sending the Authorization header in the clear, or fetch a
+// document (metadata, keys) that anyone on the network could replace. c's own
+// CheckRedirect, if any, is applied after.
+func GuardRedirects(c *http.Client, allowInsecure bool) *http.Client {
+	if c == nil {
+		c = defaultHTTP
+	}
+	g := *c
+	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		shown := req.URL.Redacted()
+		if err := CheckURL(req.URL.String(), allowInsecure); err != nil {
+			return fmt.Errorf("refusing a redirect to %q: %w", shown, err)
+		}
+		if !allowInsecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing a redirect from https to http (%q)", shown)
+		}
+		if c.CheckRedirect != nil {
+			return c.CheckRedirect(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &g
 }

@@ -1,13 +1,13 @@
 package pixie
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pixieauth/pixie/internal/wire"
 )
 
 // Error is an OAuth 2.0 error: an error response from a token, device authorization,
@@ -148,33 +148,18 @@ func LoginRequired(err error) bool {
 }
 
 // Temporary reports whether err is a transient failure worth retrying later with
-// backoff: a network error, an HTTP 5xx or 429 response, or a server_error or
-// temporarily_unavailable code. A timeout, an HTTP client's included, is
-// temporary; a cancelled context is not. Callers whose own context has ended
-// should stop regardless. [RetryAfter] tells how long the server asked the client
-// to wait.
+// backoff: an HTTP 5xx or 429 response, a server_error or temporarily_unavailable
+// code, or a transport failure that may pass (a timeout, an HTTP client's
+// included; a refused, reset or dropped connection; a temporary DNS failure). A
+// certificate that does not verify and a cancelled context are not temporary.
+// Callers whose own context has ended should stop regardless. [RetryAfter] tells
+// how long the server asked the client to wait.
 func Temporary(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
 	var e *Error
 	if errors.As(err, &e) {
-		if e.Code == ErrServerError.Code || e.Code == ErrTemporarilyUnavailable.Code {
-			return true
-		}
-		if e.StatusCode == 429 || e.StatusCode >= 500 {
-			return true
-		}
-		if e.StatusCode != 0 || e.Code != "" {
-			return false
-		}
+		return wire.Temporary(e.Code, e.StatusCode, e.Err)
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
+	return wire.Temporary("", 0, err)
 }
 
 // RetryAfter returns the delay the server asked for in a Retry-After header of an

@@ -177,7 +177,8 @@ func TestErrorClassification(t *testing.T) {
 		{name: "Canceled in an Error", err: &pixie.Error{Op: "token", Err: context.Canceled}},
 		{name: "DeadlineExceeded wrapped", err: fmt.Errorf("refresh: %w", &pixie.Error{Op: "token", Err: context.DeadlineExceeded}), temporary: true},
 		{name: "decoding error", err: &pixie.Error{Op: "token", StatusCode: 200, Err: errors.New("invalid JSON")}},
-		{name: "plain error", err: io.ErrUnexpectedEOF},
+		{name: "plain error", err: errors.New("boom")},
+		{name: "connection dropped mid-response", err: &pixie.Error{Op: "token", Err: io.ErrUnexpectedEOF}, temporary: true},
 		{name: "file error", err: &os.PathError{Op: "open", Path: "/x", Err: os.ErrNotExist}},
 		{name: "nil", err: nil},
 	}

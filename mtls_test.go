@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +93,38 @@ func TestMutualTLSClientAuth(t *testing.T) {
 	cfg.Retry.MaxAttempts = 1
 	if _, err := cfg.ClientCredentials(context.Background()); err == nil {
 		t.Error("token issued without a client certificate")
+	}
+}
+
+// TestUntrustedCertificateIsNotTemporary checks that a server certificate that
+// does not verify fails at once: no retries, and Temporary says retrying will
+// not help.
+func TestUntrustedCertificateIsNotTemporary(t *testing.T) {
+	var requests, hellos atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+	srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		hellos.Add(1)
+		return nil, nil
+	}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	cfg := &pixie.Config{ // the default HTTP client does not trust the test certificate
+		ClientID:     "c",
+		ClientSecret: pixie.NewSecret("s"),
+		Endpoint:     pixie.Endpoint{TokenURL: srv.URL + "/token"},
+	}
+	_, err := cfg.ClientCredentials(context.Background())
+	if err == nil {
+		t.Fatal("a token from a server whose certificate does not verify")
+	}
+	if pixie.Temporary(err) {
+		t.Errorf("Temporary(%v) = true, want false", err)
+	}
+	if got := requests.Load(); got != 0 {
+		t.Errorf("server received %d requests", got)
+	}
+	if got := hellos.Load(); got != 1 {
+		t.Errorf("TLS handshakes = %d, want 1 (no retry)", got)
 	}
 }

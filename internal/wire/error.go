@@ -1,10 +1,15 @@
 package wire
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -38,18 +43,40 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // temporary reports whether e is worth retrying: a network failure, 429, 5xx, or
 // the server_error and temporarily_unavailable codes (RFC 6749 section 4.1.2.1).
-func (e *Error) temporary() bool {
-	if e.Code == "server_error" || e.Code == "temporarily_unavailable" {
+func (e *Error) temporary() bool { return Temporary(e.Code, e.StatusCode, e.Err) }
+
+// Temporary reports whether a failed exchange is worth retrying later: the codes
+// server_error and temporarily_unavailable (RFC 6749 section 4.1.2.1), a 429 or
+// 5xx status, or, when the server gave neither code nor status, a transient
+// transport failure: a timeout, a refused, reset or dropped connection, a
+// temporary DNS failure. A certificate that does not verify and a cancelled
+// context are not temporary: retrying will not help.
+func Temporary(code string, status int, cause error) bool {
+	if code == "server_error" || code == "temporarily_unavailable" ||
+		status == http.StatusTooManyRequests || status >= 500 {
 		return true
 	}
-	if e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500 {
-		return true
-	}
-	if e.StatusCode != 0 || e.Code != "" {
+	if status != 0 || code != "" || cause == nil || errors.Is(cause, context.Canceled) {
 		return false
 	}
-	var ne net.Error
-	return errors.As(e.Err, &ne)
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		dns       *net.DNSError
+		netErr    net.Error
+		opErr     *net.OpError
+	)
+	switch {
+	case errors.As(cause, &verify), errors.As(cause, &authority), errors.As(cause, &hostname), errors.As(cause, &invalid):
+		return false
+	case errors.As(cause, &dns):
+		return dns.IsTemporary || dns.IsTimeout
+	case errors.As(cause, &netErr) && netErr.Timeout(), errors.As(cause, &opErr):
+		return true
+	}
+	return errors.Is(cause, io.EOF) || errors.Is(cause, io.ErrUnexpectedEOF) || errors.Is(cause, syscall.ECONNRESET)
 }
 
 // notProcessed reports whether the server certainly did not act on the request:

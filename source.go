@@ -257,8 +257,9 @@ const lockWaitSlack = 2 * time.Second
 
 // renewLocked is the refresh protocol under the store lock. Waiting for the lock
 // is bounded by one lease (and a little); the work under the lock gets a fresh
-// LockTTL, the lease it holds, so it ends before another process may take over.
-// It returns the change of the token held, for OnChange once the lock is
+// LockTTL, the lease it holds, so it ends about when another process may take
+// over (later by the time the store took to grant the lock; the
+// compare-and-swap save fences a renewal that overruns its lease). It returns the change of the token held, for OnChange once the lock is
 // released.
 func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Token, changed, error) {
 	st, key := s.opt.Store, s.opt.Key

@@ -34,3 +34,27 @@ func BenchmarkClientCredentials(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDPoPClientCredentials measures client-credentials issuance of
+// DPoP-bound opaque tokens, each request with a fresh proof, so the server's
+// replay cache of proof IDs grows with b.N.
+func BenchmarkDPoPClientCredentials(b *testing.B) {
+	srv := devservertest.NewServer(b, func(o *devserver.Options) { o.AccessTokenFormat = devserver.FormatOpaque })
+	key := newDPoPKey(b)
+	body := formOf("grant_type", "client_credentials").Encode()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("DPoP", key.proof(b, http.MethodPost, srv.URL+"/token", nil))
+			req.SetBasicAuth("confidential", "confidential-secret")
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

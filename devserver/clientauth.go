@@ -233,19 +233,22 @@ func verifyAny(tok *jwt.JSONWebToken, keys []any, dest ...any) bool {
 }
 
 // useOnce records key as used until exp and reports whether it was unused. Entries
-// past their expiry are pruned.
+// past their expiry are pruned whenever the cache has doubled since the last
+// pruning, so the work per call stays constant on average however many entries
+// are live.
 func (s *Server) useOnce(key string, exp, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if until, seen := s.jtis[key]; seen && now.Before(until) {
 		return false
 	}
-	if len(s.jtis) > 1024 {
+	if len(s.jtis) >= s.jtiPruneAt {
 		for k, until := range s.jtis {
 			if !now.Before(until) {
 				delete(s.jtis, k)
 			}
 		}
+		s.jtiPruneAt = max(1024, 2*len(s.jtis))
 	}
 	s.jtis[key] = exp
 	return true

@@ -39,6 +39,7 @@ type Server struct {
 	devices    map[string]*deviceRecord
 	userCodes  map[string]string
 	jtis       map[string]time.Time
+	jtiPruneAt int // size of jtis at which expired entries are pruned next
 	pars       map[string]*parRecord
 	authReqs   map[string]*authRequest
 	sessions   map[string]*session

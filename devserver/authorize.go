@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pixieauth/pixie"
@@ -24,6 +25,7 @@ type authRequest struct {
 	challenge     string
 	dpopJKT       string
 	prompt        string
+	maxAge        time.Duration // OIDC max_age; negative when absent
 	expiry        time.Time
 	user          *User
 	authTime      time.Time
@@ -58,6 +60,9 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := s.session(r)
+	if sess != nil && req.maxAge >= 0 && s.now().Sub(sess.authTime) > req.maxAge {
+		sess = nil // too old for max_age: the user logs in again
+	}
 	switch {
 	case s.opts.AutoApprove:
 		s.redirectCode(w, r, req, s.firstUser(), s.now())
@@ -154,6 +159,14 @@ func (s *Server) checkAuthParams(req *authRequest, q url.Values) *pixie.Error {
 	req.prompt = q.Get("prompt")
 	if !slices.Contains([]string{"", "none", "login", "consent"}, req.prompt) {
 		return oauthError(pixie.ErrInvalidRequest, "prompt must be none, login or consent")
+	}
+	req.maxAge = -1
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 0 {
+			return oauthError(pixie.ErrInvalidRequest, "max_age must be a number of seconds (OpenID Connect Core section 3.1.2.1)")
+		}
+		req.maxAge = time.Duration(n) * time.Second
 	}
 	req.nonce = q.Get("nonce")
 	req.dpopJKT = q.Get("dpop_jkt")

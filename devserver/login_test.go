@@ -84,6 +84,33 @@ func TestLoginAndConsent(t *testing.T) {
 		}
 	})
 
+	t.Run("max_age asks for a fresh login", func(t *testing.T) {
+		// OpenID Connect Core section 3.1.2.1: a session older than max_age
+		// seconds does not count; the user logs in again.
+		b := srv.Browser()
+		u, _ := authURL(srv, srv.Public, nil)
+		if _, err := b.Authorize(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		b.Password = "forgotten"
+		u, _ = authURL(srv, srv.Public, url.Values{"max_age": {"3600"}})
+		if _, err := b.Authorize(ctx, u); err != nil {
+			t.Errorf("max_age=3600 with a fresh session: %v", err)
+		}
+		u, _ = authURL(srv, srv.Public, url.Values{"max_age": {"0"}})
+		if _, err := b.Authorize(ctx, u); err == nil || !strings.Contains(err.Error(), "Wrong username or password") {
+			t.Errorf("max_age=0 with a session: err = %v, want the login page", err)
+		}
+		u, _ = authURL(srv, srv.Public, url.Values{"max_age": {"-1"}})
+		cb, err := b.Authorize(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cb.Query().Get("error"), "invalid_request"; got != want {
+			t.Errorf("max_age=-1: error = %q, want %q", got, want)
+		}
+	})
+
 	t.Run("prompt=none without a session", func(t *testing.T) {
 		u, _ := authURL(srv, srv.Public, url.Values{"prompt": {"none"}})
 		resp, err := noFollow(srv).Get(u)

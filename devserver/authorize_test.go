@@ -41,6 +41,8 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"implicit grant", url.Values{"response_type": {"token"}}, "unsupported_response_type"},
 		{"missing response_type", url.Values{"response_type": nil}, "invalid_request"},
 		{"bad scope", url.Values{"scope": {`a"b`}}, "invalid_scope"},
+		{"request object", url.Values{"request": {"eyJhbGciOiJub25lIn0.e30."}}, "request_not_supported"},
+		{"negative max_age", url.Values{"max_age": {"-5"}}, "invalid_request"},
 	}
 	for _, tt := range redirected {
 		t.Run(tt.name, func(t *testing.T) {

@@ -147,6 +147,42 @@ func TestLoginAndConsent(t *testing.T) {
 	})
 }
 
+func TestSessionCookie(t *testing.T) {
+	for _, tt := range []struct {
+		issuer string
+		secure bool
+	}{{"", false}, {"https://idp.example", true}} {
+		t.Run("issuer "+tt.issuer, func(t *testing.T) {
+			srv := devservertest.NewServer(t, devservertest.WithAutoApprove(false), func(o *devserver.Options) {
+				if tt.issuer != "" {
+					o.Issuer = tt.issuer
+				}
+			})
+			u, _ := authURL(srv, srv.Public, nil)
+			page := get(t, srv, strings.TrimPrefix(u, srv.URL))
+			r := post(t, srv, "/login", nil, url.Values{"request_id": {between(page.raw, `name="request_id" value="`, `"`)},
+				"csrf_token": {between(page.raw, `name="csrf_token" value="`, `"`)},
+				"username":   {srv.User.Username}, "password": {srv.User.Password.Reveal()}})
+			wantOK(t, r, http.StatusOK)
+			var session *http.Cookie
+			for _, c := range (&http.Response{Header: r.header}).Cookies() {
+				if c.Name == "pixie_devserver_session" {
+					session = c
+				}
+			}
+			if session == nil {
+				t.Fatalf("login set no session cookie: %v", r.header["Set-Cookie"])
+			}
+			if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+				t.Errorf("session cookie %v is not HttpOnly and SameSite=Lax", session)
+			}
+			if got, want := session.Secure, tt.secure; got != want {
+				t.Errorf("session cookie Secure = %v, want %v for issuer %s", got, want, srv.Issuer())
+			}
+		})
+	}
+}
+
 func between(s, start, end string) string {
 	_, after, _ := strings.Cut(s, start)
 	v, _, _ := strings.Cut(after, end)

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,8 @@ func (s *Server) session(r *http.Request) *session {
 	return sess
 }
 
-// startSession logs the browser in as u.
+// startSession logs the browser in as u. Behind an https issuer the cookie is
+// Secure, so it never travels over plain http.
 func (s *Server) startSession(w http.ResponseWriter, u *User, now time.Time) {
 	id := randomString(24)
 	s.mu.Lock()
@@ -45,5 +47,5 @@ func (s *Server) startSession(w http.ResponseWriter, u *User, now time.Time) {
 	s.sessions[id] = &session{user: u, authTime: now}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL / time.Second)})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL / time.Second), Secure: strings.HasPrefix(s.issuer, "https://")})
 }

@@ -142,7 +142,7 @@ func (s *Server) checkAuthParams(req *authRequest, q url.Values) *pixie.Error {
 	if !req.client.allows(grantAuthorizationCode) {
 		return oauthError(pixie.ErrUnauthorizedClient, "the client may not use the authorization code grant")
 	}
-	if q.Has("request") {
+	if q.Get("request") != "" {
 		// Ignoring a request object would act on the unsigned parameters beside it.
 		return oauthError(errRequestNotSupported, "request objects are not supported; send the parameters, or push them to the PAR endpoint")
 	}

@@ -53,6 +53,17 @@ func TestClientAuthentication(t *testing.T) {
 			t.Errorf("WWW-Authenticate = %q, want a Basic challenge", r.header.Get("WWW-Authenticate"))
 		}
 	})
+	t.Run("empty parameters count as omitted", func(t *testing.T) {
+		// RFC 6749 sections 3.1 and 3.2: a parameter sent without a value is
+		// treated as if it were omitted, so an empty client_secret or
+		// client_assertion is no second authentication method.
+		wantOK(t, raw(t, with(cc, "client_secret", "", "client_assertion", "", "client_assertion_type", ""),
+			basic("confidential", "confidential-secret")), http.StatusOK)
+		wantOK(t, raw(t, with(cc, "client_secret", "", "scope", ""), basic("confidential", "confidential-secret")), http.StatusOK)
+		r := raw(t, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", "unknown",
+			"client_id", "device", "client_secret", ""), "")
+		wantError(t, r, http.StatusBadRequest, "invalid_grant")
+	})
 	t.Run("client_secret_post", func(t *testing.T) {
 		wantOK(t, post(t, srv, "/token", &srv.Post, cc), http.StatusOK)
 	})

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/pixieauth/pixie"
@@ -62,7 +63,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // parseForm reads a POSTed application/x-www-form-urlencoded body, refusing other
 // methods and content types, and parameters given more than once (RFC 6749
 // section 3.2) except resource (RFC 8707) and audience (RFC 8693), which may
-// repeat. Query parameters are ignored.
+// repeat. Parameters without a value are dropped, as if omitted (RFC 6749
+// sections 3.1 and 3.2). Query parameters are ignored.
 func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		return nil, oauthError(pixie.ErrInvalidRequest, "the endpoint accepts POST only")
@@ -76,6 +78,11 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, oauthError(pixie.ErrInvalidRequest, "unreadable form body")
 	}
 	for k, v := range r.PostForm {
+		if v = slices.DeleteFunc(v, func(s string) bool { return s == "" }); len(v) == 0 {
+			delete(r.PostForm, k)
+			continue
+		}
+		r.PostForm[k] = v
 		if len(v) > 1 && k != "resource" && k != "audience" {
 			return nil, oauthError(pixie.ErrInvalidRequest, "parameter %s is repeated", k)
 		}

@@ -185,6 +185,16 @@ func TestPAR(t *testing.T) {
 	t.Run("client authentication", func(t *testing.T) {
 		wantError(t, post(t, srv, "/par", nil, push), http.StatusUnauthorized, "invalid_client")
 	})
+	t.Run("only POST", func(t *testing.T) {
+		// RFC 9126 section 2.3: another method is answered with 405.
+		r := get(t, srv, "/par")
+		if got, want := r.status, http.StatusMethodNotAllowed; got != want {
+			t.Errorf("GET /par: status = %d, want %d", got, want)
+		}
+		if got, want := r.header.Get("Allow"), "POST"; got != want {
+			t.Errorf("Allow = %q, want %q", got, want)
+		}
+	})
 	t.Run("client assertion with the PAR endpoint as audience", func(t *testing.T) {
 		// RFC 9126 section 2: the issuer, the token endpoint and the PAR endpoint
 		// all identify the server as the assertion's audience.

@@ -26,6 +26,10 @@ const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
 // checked now, and receives a single-use request_uri. A DPoP proof sent along
 // binds the authorization code to its key (RFC 9449 section 10.1).
 func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST") // RFC 9126 section 2.3
+		return
+	}
 	form, c, ok := s.clientRequest(w, r)
 	if !ok {
 		return

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,6 +154,14 @@ func TestTokenEndpointRequests(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/token", nil)
 		req.Header.Set("Content-Type", "application/json")
 		wantError(t, call(t, srv, req), http.StatusBadRequest, "invalid_request")
+	})
+	t.Run("oversized body", func(t *testing.T) {
+		// RFC 9126 section 2.3 names 413 for a request beyond the size the server
+		// allows; the token endpoint answers the same way.
+		for _, path := range []string{"/token", "/par"} {
+			r := post(t, srv, path, &srv.Confidential, formOf("grant_type", "client_credentials", "scope", strings.Repeat("a", 100<<10)))
+			wantError(t, r, http.StatusRequestEntityTooLarge, "invalid_request")
+		}
 	})
 	t.Run("repeated parameter", func(t *testing.T) {
 		wantError(t, post(t, srv, "/token", &srv.Confidential, url.Values{"grant_type": {"client_credentials"}, "scope": {"a", "b"}}),

@@ -75,6 +75,12 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			e := oauthError(pixie.ErrInvalidRequest, "the body is larger than %d bytes", maxFormBytes)
+			e.StatusCode = http.StatusRequestEntityTooLarge
+			return nil, e
+		}
 		return nil, oauthError(pixie.ErrInvalidRequest, "unreadable form body")
 	}
 	for k, v := range r.PostForm {

@@ -75,6 +75,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"device client without redirect URIs", url.Values{"client_id": {"device"}, "redirect_uri": nil}},
 		{"loopback redirect_uri with a fragment", url.Values{"redirect_uri": {"http://127.0.0.1:49152/callback#frag"}}},
 		{"loopback redirect_uri with user info", url.Values{"redirect_uri": {"http://user@127.0.0.1:49152/callback"}}},
+		{"loopback redirect_uri with an encoded path", url.Values{"redirect_uri": {"http://127.0.0.1:49152/%63allback"}}},
 	}
 	for _, tt := range shown {
 		t.Run(tt.name, func(t *testing.T) {

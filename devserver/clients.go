@@ -160,7 +160,7 @@ func (c *Client) matchRedirect(requested string) bool {
 		if err != nil || gu.Scheme != "http" || gu.Hostname() != ru.Hostname() {
 			continue
 		}
-		if gu.Path == ru.Path && gu.RawQuery == ru.RawQuery && gu.User == nil && ru.User == nil {
+		if gu.EscapedPath() == ru.EscapedPath() && gu.RawQuery == ru.RawQuery && gu.User == nil && ru.User == nil {
 			return true
 		}
 	}

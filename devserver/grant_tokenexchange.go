@@ -71,6 +71,10 @@ func (s *Server) exchangedToken(token, typ string, c *Client, param string) (gra
 		}
 		return rec.grantInfo, nil
 	case tokenTypeID, tokenTypeJWT:
+		if s.issuedAccess(token) {
+			// One of this server's JWT access tokens: its revocation counts.
+			return s.exchangedToken(token, tokenTypeAccess, c, param)
+		}
 		claims, err := s.verifyJWT(token, c)
 		if err != nil {
 			return grantInfo{}, oauthError(pixie.ErrInvalidRequest, "%s: %s", param, err.Description)
@@ -112,6 +116,15 @@ func (s *Server) verifyJWT(raw string, c *Client) (jwt.Claims, *pixie.Error) {
 		return claims, oauthError(pixie.ErrInvalidGrant, "the JWT signature does not verify")
 	}
 	return claims, nil
+}
+
+// issuedAccess reports whether token is an access token this server issued and
+// still remembers, active or not.
+func (s *Server) issuedAccess(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.access[tokenKey(token)]
+	return ok
 }
 
 // userBySubject returns the user with the given sub, or nil.

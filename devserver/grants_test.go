@@ -49,6 +49,18 @@ func TestTokenExchange(t *testing.T) {
 			t.Errorf("sub = %v, want %v", got, want)
 		}
 	})
+	t.Run("revoked access token as a JWT subject", func(t *testing.T) {
+		// Declaring this server's access token a plain JWT must not get around
+		// its revocation.
+		revoked := post(t, srv, "/token", &srv.Post, formOf("grant_type", "client_credentials"))
+		wantOK(t, post(t, srv, "/revoke", &srv.Post, formOf("token", revoked.str("access_token"))), http.StatusOK)
+		for _, typ := range []string{at, "urn:ietf:params:oauth:token-type:jwt"} {
+			r := post(t, srv, "/token", &srv.Post, formOf("grant_type", te, "subject_token", revoked.str("access_token"), "subject_token_type", typ))
+			wantError(t, r, http.StatusBadRequest, "invalid_request")
+		}
+		wantOK(t, post(t, srv, "/token", &srv.Post, formOf("grant_type", te, "subject_token", service.str("access_token"),
+			"subject_token_type", "urn:ietf:params:oauth:token-type:jwt")), http.StatusOK)
+	})
 	for name, f := range map[string][]string{
 		"invalid subject token":    {"subject_token", "nope", "subject_token_type", at},
 		"missing subject type":     {"subject_token", user.str("access_token")},

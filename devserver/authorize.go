@@ -65,8 +65,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := s.session(r)
-	if sess != nil && req.maxAge >= 0 && s.now().Sub(sess.authTime) > req.maxAge {
-		sess = nil // too old for max_age: the user logs in again
+	if sess != nil && (req.maxAge == 0 || req.maxAge > 0 && s.now().Sub(sess.authTime) > req.maxAge) {
+		sess = nil // too old for max_age (0 means always): the user logs in again
 	}
 	switch {
 	case s.opts.AutoApprove:

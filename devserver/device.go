@@ -125,8 +125,13 @@ func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode, 
 		}
 	}
 	s.formTokens[csrf] = now.Add(authRequestTTL)
-	s.mu.Unlock()
 	p := page{Title: "Connect a device", Error: msg, Action: pathDevice, CSRF: csrf, UserCode: userCode}
+	// Name the client and its scopes for a known code, so the user sees what
+	// asks for access before approving (RFC 8628 section 5.4).
+	if rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]; rec != nil && !rec.decided && now.Before(rec.expiry) {
+		p.ClientName, p.Scope = s.clients[rec.clientID].displayName(), rec.scope
+	}
+	s.mu.Unlock()
 	if sess := s.session(r); sess != nil {
 		p.Username = sess.user.Username
 	}

@@ -79,6 +79,20 @@ func TestDeviceGrant(t *testing.T) {
 		wantError(t, poll(t, r.str("device_code")), http.StatusBadRequest, "expired_token")
 	})
 
+	t.Run("verification page names the client", func(t *testing.T) {
+		// RFC 8628 section 5.4: the user sees what asks for access before
+		// approving, which helps against remote phishing.
+		r := start(t)
+		page := get(t, srv, strings.TrimPrefix(r.str("verification_uri_complete"), srv.URL))
+		wantOK(t, page, http.StatusOK)
+		if !strings.Contains(page.raw, "<strong>device</strong> asks for access") || !strings.Contains(page.raw, "<code>openid</code>") {
+			t.Errorf("the verification page does not name the client and its scopes:\n%s", page.raw)
+		}
+		if unknown := get(t, srv, "/device?user_code=BCDF-GHJK"); strings.Contains(unknown.raw, "asks for access") {
+			t.Errorf("the page names a client for an unknown code")
+		}
+	})
+
 	t.Run("wrong user code", func(t *testing.T) {
 		err := srv.Browser().Device(context.Background(), srv.URL+"/device", "BCDF-GHJK")
 		if err == nil || !strings.Contains(err.Error(), "Unknown, expired or already used code") {

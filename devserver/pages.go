@@ -29,10 +29,12 @@ button{margin:1rem .5rem 0 0;padding:.4rem 1rem}.error{color:#b00020}.note{color
 <button type="submit">Sign in</button>
 </form>{{template "foot" .}}{{end}}
 
+{{define "asks"}}<p><strong>{{.ClientName}}</strong> asks for access{{if .Scope}} with the scopes:{{end}}</p>
+{{if .Scope}}<ul>{{range .Scope}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}{{end}}
+
 {{define "consent"}}{{template "head" .}}
 <p>Signed in as <strong>{{.Username}}</strong>.</p>
-<p><strong>{{.ClientName}}</strong> asks for access{{if .Scope}} with the scopes:{{end}}</p>
-{{if .Scope}}<ul>{{range .Scope}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
+{{template "asks" .}}
 <form method="post" action="{{.Action}}" id="consent">
 <input type="hidden" name="request_id" value="{{.RequestID}}">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
@@ -42,6 +44,7 @@ button{margin:1rem .5rem 0 0;padding:.4rem 1rem}.error{color:#b00020}.note{color
 
 {{define "device"}}{{template "head" .}}
 {{if .Done}}<p id="done">{{.Done}}</p>{{else}}
+{{if .ClientName}}{{template "asks" .}}{{end}}
 <p>Enter the code shown on your device{{if not .Username}} and sign in{{end}}.</p>
 <form method="post" action="{{.Action}}" id="device">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">

@@ -74,6 +74,7 @@ var (
 	ErrLoginRequired           = &Error{Code: "login_required"}            // OIDC Core 3.1.2.6
 	ErrConsentRequired         = &Error{Code: "consent_required"}          // OIDC Core 3.1.2.6
 	ErrInvalidRequestURI       = &Error{Code: "invalid_request_uri"}       // RFC 9126, OIDC Core
+	ErrRequestNotSupported     = &Error{Code: "request_not_supported"}     // OIDC Core 3.1.2.6
 	ErrInvalidClientMetadata   = &Error{Code: "invalid_client_metadata"}   // RFC 7591 3.2.2
 	ErrInvalidRedirectURI      = &Error{Code: "invalid_redirect_uri"}      // RFC 7591 3.2.2
 )

@@ -31,11 +31,6 @@ type authRequest struct {
 	authTime      time.Time
 }
 
-// errRequestNotSupported refuses a request object (OpenID Connect Core section
-// 3.1.2.6), which the server does not support (request_parameter_supported is
-// false in its metadata).
-var errRequestNotSupported = &pixie.Error{Code: "request_not_supported"}
-
 // authRequestTTL bounds how long a user may take on the login and consent pages.
 const authRequestTTL = 10 * time.Minute
 
@@ -144,7 +139,7 @@ func (s *Server) checkAuthParams(req *authRequest, q url.Values) *pixie.Error {
 	}
 	if q.Get("request") != "" {
 		// Ignoring a request object would act on the unsigned parameters beside it.
-		return oauthError(errRequestNotSupported, "request objects are not supported; send the parameters, or push them to the PAR endpoint")
+		return oauthError(pixie.ErrRequestNotSupported, "request objects are not supported; send the parameters, or push them to the PAR endpoint")
 	}
 	if m := q.Get("response_mode"); m != "" && m != "query" {
 		return oauthError(pixie.ErrInvalidRequest, "only response_mode=query is supported")

@@ -223,8 +223,18 @@ type Discovery struct {
 
 type cachedMetadata struct {
 	m       *Metadata
+	fetched time.Time
 	expires time.Time
 }
+
+// maxStaleDiscovery bounds how long after it was fetched an expired document may
+// still be served while its server fails (see keepStale).
+const maxStaleDiscovery = 24 * time.Hour
+
+// discoverySweepAt is the cache size above which storing a document first drops
+// the entries too old to be served even stale, so that a program discovering
+// issuers taken from its users' input does not grow the cache without bound.
+const discoverySweepAt = 256
 
 var defaultDiscovery Discovery
 
@@ -307,7 +317,8 @@ func (d *Discovery) cached(issuer string) (*Metadata, bool) {
 // failure to fetch it again, is [Temporary], and keeps it for another
 // minDiscoveryTTL (or the TTL, if shorter) before the next try: a document seldom
 // changes, and a server that is briefly down should neither fail every caller
-// nor be asked again by each.
+// nor be asked again by each. A document fetched more than maxStaleDiscovery ago
+// is not served.
 func (d *Discovery) keepStale(issuer string, err error) (*Metadata, bool) {
 	if !Temporary(err) {
 		return nil, false
@@ -315,7 +326,7 @@ func (d *Discovery) keepStale(issuer string, err error) (*Metadata, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c, ok := d.cache[issuer]
-	if !ok {
+	if !ok || d.now().Sub(c.fetched) > maxStaleDiscovery {
 		return nil, false
 	}
 	c.expires = d.now().Add(min(d.ttl(), minDiscoveryTTL))
@@ -342,7 +353,15 @@ func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
 	if d.cache == nil {
 		d.cache = make(map[string]cachedMetadata)
 	}
-	d.cache[issuer] = cachedMetadata{m: m, expires: d.now().Add(ttl)}
+	now := d.now()
+	if len(d.cache) >= discoverySweepAt {
+		for k, c := range d.cache {
+			if now.Sub(c.fetched) > maxStaleDiscovery && !now.Before(c.expires) {
+				delete(d.cache, k)
+			}
+		}
+	}
+	d.cache[issuer] = cachedMetadata{m: m, fetched: now, expires: now.Add(ttl)}
 }
 
 // errNotHere marks a well-known location that has no document, so the next one is

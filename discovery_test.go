@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -474,6 +475,40 @@ func TestDiscoverKeepsDocumentWhileServerFails(t *testing.T) {
 			t.Errorf("Discover error = %v, want the HTTP 403", err)
 		}
 	})
+	t.Run("too stale to serve", func(t *testing.T) {
+		srv.handleMetadata(path, srv.URL)
+		if err := discover(6); err != nil {
+			t.Fatal(err)
+		}
+		fail(http.StatusServiceUnavailable)
+		clock.Advance(23 * time.Hour)
+		if err := discover(7); err != nil {
+			t.Fatalf("Discover 23 h after the last fetch, server failing: %v", err)
+		}
+		clock.Advance(2 * time.Hour)
+		if err := discover(8); err == nil {
+			t.Error("a document fetched 25 h ago was served while its server fails")
+		}
+	})
+}
+
+// TestDiscoverCacheIsBounded discovers many issuers over two days and checks
+// that documents too old to serve are dropped.
+func TestDiscoverCacheIsBounded(t *testing.T) {
+	srv := newMetadataServer(t)
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	d := pixie.Discovery{Now: clock.Now}
+	for i := range 600 {
+		issuer := fmt.Sprintf("%s/tenant-%d", srv.URL, i)
+		srv.handleMetadata("/.well-known/oauth-authorization-server/tenant-"+strconv.Itoa(i), issuer)
+		if _, err := d.Discover(t.Context(), issuer); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(5 * time.Minute)
+	}
+	if got := pixie.DiscoveryCacheLen(&d); got > 400 {
+		t.Errorf("cache holds %d documents after 600 issuers over 50 hours; want the stale ones dropped", got)
+	}
 }
 
 func TestDiscoverCachesPerIssuer(t *testing.T) {

@@ -12,3 +12,10 @@ func SetSleep(f func(context.Context, time.Duration) error) (restore func()) {
 	sleep = f
 	return func() { sleep = old }
 }
+
+// DiscoveryCacheLen returns how many documents d holds.
+func DiscoveryCacheLen(d *Discovery) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.cache)
+}

@@ -119,7 +119,9 @@ type options struct {
 
 // WithPrefix sets the prefix of the store's Redis keys (default [DefaultPrefix]).
 // Replicas that share tokens must use the same prefix; different prefixes give
-// independent stores in one Redis.
+// independent stores in one Redis, provided neither is the other followed by
+// "token:" or "lock:" (the store's keys are prefix+"token:"+key and
+// prefix+"lock:"+key, so such prefixes would overlap).
 func WithPrefix(prefix string) Option {
 	return func(o *options) { o.prefix = prefix }
 }

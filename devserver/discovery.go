@@ -48,6 +48,10 @@ func (s *Server) grantTypes() []string {
 // authMethods are the supported client authentication methods.
 var authMethods = []string{"client_secret_basic", "client_secret_post", "none", "client_secret_jwt", "private_key_jwt"}
 
+// introspectionAuthMethods are the methods the introspection endpoint accepts:
+// all but none, as it must require authorization (RFC 7662 section 2.1).
+var introspectionAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"}
+
 // Metadata returns the server's authorization server metadata (RFC 8414 section 2),
 // which also serves as its OpenID Connect Discovery document. It advertises exactly
 // what the server supports.
@@ -74,7 +78,7 @@ func (s *Server) Metadata() map[string]any {
 		"token_endpoint_auth_signing_alg_values_supported":         endpointAuth,
 		"revocation_endpoint_auth_methods_supported":               authMethods,
 		"revocation_endpoint_auth_signing_alg_values_supported":    endpointAuth,
-		"introspection_endpoint_auth_methods_supported":            authMethods,
+		"introspection_endpoint_auth_methods_supported":            introspectionAuthMethods,
 		"introspection_endpoint_auth_signing_alg_values_supported": endpointAuth,
 		"authorization_response_iss_parameter_supported":           true,
 		"require_pushed_authorization_requests":                    false,

@@ -50,6 +50,9 @@ func TestDiscovery(t *testing.T) {
 					t.Errorf("token_endpoint_auth_methods_supported lacks %s", m)
 				}
 			}
+			if got := strs(r.body["introspection_endpoint_auth_methods_supported"]); slices.Contains(got, "none") || !slices.Contains(got, "client_secret_basic") {
+				t.Errorf("introspection_endpoint_auth_methods_supported = %v, want the authenticating methods only (RFC 7662 section 2.1)", got)
+			}
 			if !slices.Contains(strs(r.body["dpop_signing_alg_values_supported"]), "ES256") {
 				t.Errorf("dpop_signing_alg_values_supported = %v, want ES256 in it", r.body["dpop_signing_alg_values_supported"])
 			}

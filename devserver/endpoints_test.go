@@ -89,6 +89,12 @@ func TestIntrospection(t *testing.T) {
 	}
 	wantError(t, post(t, srv, "/introspect", nil, formOf("token", "nope")), http.StatusUnauthorized, "invalid_client")
 
+	t.Run("public client", func(t *testing.T) {
+		// RFC 7662 section 2.1: the endpoint requires authorization, and a
+		// client_id alone proves nothing; otherwise anyone could probe tokens.
+		wantError(t, post(t, srv, "/introspect", &srv.Public, formOf("token", r.str("access_token"))), http.StatusUnauthorized, "invalid_client")
+	})
+
 	t.Run("opaque tokens", func(t *testing.T) {
 		srv := devservertest.NewServer(t, func(o *devserver.Options) { o.AccessTokenFormat = "opaque" })
 		r := post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "client_credentials"))

@@ -9,9 +9,16 @@ import (
 
 // handleIntrospect serves the introspection endpoint (RFC 7662 section 2) to
 // authenticated clients. Unknown, expired and revoked tokens are {"active":false}.
+// Public clients are refused with invalid_client: the endpoint must require
+// authorization (RFC 7662 section 2.1), and a client_id alone is none, so
+// anyone could otherwise probe for valid tokens (section 4).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, _, ok := s.clientRequest(w, r)
+	form, c, ok := s.clientRequest(w, r)
 	if !ok {
+		return
+	}
+	if c.public() {
+		writeError(w, r, oauthError(pixie.ErrInvalidClient, "client %s is public; introspection needs an authenticated client (RFC 7662 section 2.1)", c.ID))
 		return
 	}
 	token := form.Get("token")

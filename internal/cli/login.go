@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,6 +111,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		err = clientAuthFailed(s.ClientID, err)
 		// A failed login is a failure, not a request to log in again.
 		return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
+	}
+	if subject == "" && s.grant() != grantClientCredentials {
+		subject = opts.userinfoSubject(ctx, cfg, tok)
 	}
 	if subject == "" {
 		subject = opts.introspectSubject(ctx, cfg, tok)
@@ -320,10 +324,29 @@ func (a *app) idSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token
 	return id.Subject, nil
 }
 
+// userinfoSubject asks the userinfo endpoint (OpenID Connect Core section 5.3),
+// when the server has one, who the user of tok is: the preferred_username, else
+// the sub. Failures, such as a token without the openid scope, leave the subject
+// unknown.
+func (a *app) userinfoSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token) string {
+	if cfg.Endpoint.UserinfoURL == "" {
+		return ""
+	}
+	u, err := oidc.UserInfo(ctx, cfg.HTTPClient, cfg.Endpoint.UserinfoURL, tok)
+	if err != nil {
+		return ""
+	}
+	return cmp.Or(u.PreferredUsername, u.Subject)
+}
+
 // introspectSubject asks the server whom tok belongs to, when it offers
-// introspection; failures leave the subject unknown.
+// introspection and the client authenticates: the endpoint refuses public
+// clients (RFC 7662 section 2.1). Failures leave the subject unknown.
 func (a *app) introspectSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token) string {
 	if cfg.Endpoint.IntrospectionURL == "" {
+		return ""
+	}
+	if m, err := cfg.EffectiveAuthMethod(); err != nil || m == pixie.AuthNone {
 		return ""
 	}
 	in, err := cfg.Introspect(ctx, tok.AccessToken, pixie.HintAccessToken)

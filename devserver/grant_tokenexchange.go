@@ -21,8 +21,9 @@ const (
 // a new access token (RFC 8693 section 2). The subject token is an access token
 // this server issued, or a JWT (an ID token or another JWT) signed by this server,
 // a trusted issuer, or the requesting client's registered keys. The new token
-// carries the subject's identity, the requested scope, the requested audience or
-// resource as aud, and the actor in act (section 4.1).
+// carries the subject's identity, a scope no wider than the subject's and the
+// client's (see exchangeScope), the requested audience or resource as aud, and
+// the actor in act (section 4.1).
 func (s *Server) grantTokenExchange(r *http.Request, form url.Values, c *Client, jkt string) (*tokenResponse, error) {
 	switch rt := form.Get("requested_token_type"); rt {
 	case "", tokenTypeAccess:
@@ -41,11 +42,8 @@ func (s *Server) grantTokenExchange(r *http.Request, form url.Values, c *Client,
 		}
 		g.act = map[string]any{"sub": actor.subject}
 	}
-	if g.scope, err = requestedScope(form, c); err != nil {
+	if g.scope, err = exchangeScope(form, c, subject); err != nil {
 		return nil, err
-	}
-	if len(g.scope) == 0 {
-		g.scope = subject.scope
 	}
 	if g.audience, err = resourceParams(form); err != nil {
 		return nil, err
@@ -58,7 +56,35 @@ func (s *Server) grantTokenExchange(r *http.Request, form url.Values, c *Client,
 	return resp, nil
 }
 
-// exchangedToken validates a subject or actor token of the given type.
+// exchangeScope returns the scope of the token issued to client c for subject
+// (RFC 8693 sections 2.1 and 2.2.2), which never widens either's: a requested
+// scope is refused with invalid_scope beyond what c may request or, for an
+// access token subject, beyond the subject's scope; without a request, it is
+// the subject's scope less what c may not request. A JWT subject has no scope,
+// so c's scopes alone bound a request for one.
+func exchangeScope(form url.Values, c *Client, subject grantInfo) ([]string, error) {
+	scope, err := requestedScope(form, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(scope) == 0 {
+		if len(c.Scopes) == 0 {
+			return subject.scope, nil
+		}
+		return slices.DeleteFunc(slices.Clone(subject.scope), func(sc string) bool { return !slices.Contains(c.Scopes, sc) }), nil
+	}
+	if subject.clientID != "" {
+		for _, sc := range scope {
+			if !slices.Contains(subject.scope, sc) {
+				return nil, oauthError(pixie.ErrInvalidScope, "scope %s is beyond the subject token's scope", sc)
+			}
+		}
+	}
+	return scope, nil
+}
+
+// exchangedToken validates a subject or actor token of the given type. An
+// access token's grant keeps its client ID and scope; a JWT's has neither.
 func (s *Server) exchangedToken(token, typ string, c *Client, param string) (grantInfo, error) {
 	if token == "" || typ == "" {
 		return grantInfo{}, oauthError(pixie.ErrInvalidRequest, "%s and %s_type are required", param, param)

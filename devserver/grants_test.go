@@ -61,6 +61,63 @@ func TestTokenExchange(t *testing.T) {
 		wantOK(t, post(t, srv, "/token", &srv.Post, formOf("grant_type", te, "subject_token", service.str("access_token"),
 			"subject_token_type", "urn:ietf:params:oauth:token-type:jwt")), http.StatusOK)
 	})
+	t.Run("scope never widens", func(t *testing.T) {
+		// RFC 8693 sections 2.1 and 2.2.2: the new token's scope is what the
+		// subject token had and the exchanging client may have, never more.
+		srv := devservertest.NewServer(t, func(o *devserver.Options) {
+			o.Clients = append(o.Clients, devserver.Client{ID: "narrow", Secret: secret("narrow-secret"),
+				AuthMethod: "client_secret_post", Scopes: []string{"profile", "email"}})
+		})
+		narrow, ok := srv.Client("narrow")
+		if !ok {
+			t.Fatal("client narrow is not registered")
+		}
+		user := codeTokens(t, srv, srv.Confidential, url.Values{"scope": {"openid profile"}})
+		exchange := func(c *devserver.Client, subject, subjectType string, kv ...string) *response {
+			return post(t, srv, "/token", c, formOf(append([]string{"grant_type", te, "subject_token", subject, "subject_token_type", subjectType}, kv...)...))
+		}
+		for _, tt := range []struct {
+			name   string
+			client *devserver.Client
+			scope  []string
+			want   string
+		}{
+			{"subject's scope within the client's", &narrow, nil, "profile"},
+			{"subject's scope for a client with no limit", &srv.Post, nil, "openid profile"},
+			{"requested within both", &narrow, []string{"scope", "profile"}, "profile"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				r := exchange(tt.client, user.str("access_token"), at, tt.scope...)
+				wantOK(t, r, http.StatusOK)
+				if got := r.str("scope"); got != tt.want {
+					t.Errorf("scope = %q, want %q", got, tt.want)
+				}
+				if got := claims(t, r.str("access_token"))["scope"]; got != tt.want {
+					t.Errorf("access token scope = %v, want %q", got, tt.want)
+				}
+			})
+		}
+		for _, tt := range []struct {
+			name   string
+			client *devserver.Client
+			scope  string
+		}{
+			{"requested beyond the client's", &narrow, "openid"},
+			{"requested beyond the subject's", &srv.Post, "openid email"},
+			{"requested beyond the subject's but within the client's", &narrow, "email"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				wantError(t, exchange(tt.client, user.str("access_token"), at, "scope", tt.scope), http.StatusBadRequest, "invalid_scope")
+			})
+		}
+		t.Run("ID token subject: the client's scopes bound the request", func(t *testing.T) {
+			r := exchange(&narrow, user.str("id_token"), "urn:ietf:params:oauth:token-type:id_token", "scope", "email")
+			wantOK(t, r, http.StatusOK)
+			if got, want := r.str("scope"), "email"; got != want {
+				t.Errorf("scope = %q, want %q", got, want)
+			}
+		})
+	})
 	for name, f := range map[string][]string{
 		"invalid subject token":    {"subject_token", "nope", "subject_token_type", at},
 		"missing subject type":     {"subject_token", user.str("access_token")},

@@ -3,6 +3,7 @@ package devserver
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,13 +102,13 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		code := r.URL.Query().Get("user_code")
 		if s.opts.AutoApprove && code != "" {
 			if err := s.decideDevice(code, s.firstUser(), true); err != nil {
-				s.renderDevice(w, r, code, err.Error())
+				s.renderDevice(w, r, code, err)
 				return
 			}
 			render(w, http.StatusOK, "device", page{Title: "Device approved", Done: "The device is approved; return to it."})
 			return
 		}
-		s.renderDevice(w, r, code, "")
+		s.renderDevice(w, r, code, nil)
 	case http.MethodPost:
 		s.postDevice(w, r)
 	default:
@@ -115,7 +116,9 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode, msg string) {
+// renderDevice shows the verification page with a fresh form and the message of
+// err, if any: 429 for a user locked out by tooManyCodes, 400 for other errors.
+func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode string, err error) {
 	csrf := randomString(16)
 	now := s.now()
 	s.mu.Lock()
@@ -125,7 +128,7 @@ func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode, 
 		}
 	}
 	s.formTokens[csrf] = now.Add(authRequestTTL)
-	p := page{Title: "Connect a device", Error: msg, Action: pathDevice, CSRF: csrf, UserCode: userCode}
+	p := page{Title: "Connect a device", Action: pathDevice, CSRF: csrf, UserCode: userCode}
 	// Name the client and its scopes for a known code, so the user sees what
 	// asks for access before approving (RFC 8628 section 5.4).
 	if rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]; rec != nil && !rec.decided && now.Before(rec.expiry) {
@@ -136,8 +139,11 @@ func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode, 
 		p.Username = sess.user.Username
 	}
 	status := http.StatusOK
-	if msg != "" {
-		status = http.StatusBadRequest
+	if err != nil {
+		p.Error, status = err.Error(), http.StatusBadRequest
+		if errors.As(err, new(tooManyCodes)) {
+			status = http.StatusTooManyRequests
+		}
 	}
 	render(w, status, "device", p)
 }
@@ -155,21 +161,21 @@ func (s *Server) postDevice(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	code := form.Get("user_code")
 	if !ok || !now.Before(exp) {
-		s.renderDevice(w, r, code, "The form expired; submit it again.")
+		s.renderDevice(w, r, code, deviceError("The form expired; submit it again."))
 		return
 	}
 	var user *User
 	if sess := s.session(r); sess != nil {
 		user = sess.user
 	} else if user = s.checkPassword(form.Get("username"), form.Get("password")); user == nil {
-		s.renderDevice(w, r, code, "Wrong username or password.")
+		s.renderDevice(w, r, code, deviceError("Wrong username or password."))
 		return
 	} else {
 		s.startSession(w, user, now)
 	}
 	approve := form.Get("action") == "approve"
-	if err := s.decideDevice(code, user, approve); err != nil {
-		s.renderDevice(w, r, code, err.Error())
+	if err := s.enterUserCode(code, user, approve); err != nil {
+		s.renderDevice(w, r, code, err)
 		return
 	}
 	done := "The device is approved; return to it."
@@ -179,12 +185,75 @@ func (s *Server) postDevice(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, "device", page{Title: "Connect a device", Done: done})
 }
 
+// Limits on guessing user codes on the verification page (RFC 8628 section 5.1).
+const (
+	maxCodeGuesses   = 5                // wrong codes a user may enter within codeGuessWindow
+	codeGuessWindow  = 10 * time.Minute // counted from the first wrong code
+	codeGuessLockout = 15 * time.Minute // how long the user is then refused
+)
+
+// codeGuesses counts one user's wrong user codes.
+type codeGuesses struct {
+	since       time.Time // the first wrong code of the window
+	wrong       int
+	lockedUntil time.Time
+}
+
+// enterUserCode is decideDevice for a user code typed on the verification page,
+// limited against guessing (RFC 8628 section 5.1): maxCodeGuesses wrong codes
+// within codeGuessWindow refuse the user every code, right ones included, for
+// codeGuessLockout. The count is the signed-in user's, since every attempt
+// needs one: a fresh form or cookie does not reset it, and other users are not
+// affected. It has an entry per registered user at most. A right code clears it.
+// The approval by URL of [Options.AutoApprove] is not limited: it approves
+// every code for the first user, whoever opens it.
+func (s *Server) enterUserCode(userCode string, user *User, approve bool) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.guesses[user.Subject]
+	if g != nil && now.Before(g.lockedUntil) {
+		return tooManyCodes{wait: g.lockedUntil.Sub(now)}
+	}
+	err := s.decideDeviceLocked(userCode, user, approve, now)
+	if err == nil {
+		delete(s.guesses, user.Subject)
+		return nil
+	}
+	if g == nil || !g.lockedUntil.IsZero() || now.Sub(g.since) >= codeGuessWindow {
+		g = &codeGuesses{since: now}
+		s.guesses[user.Subject] = g
+	}
+	if g.wrong++; g.wrong >= maxCodeGuesses {
+		g.lockedUntil = now.Add(codeGuessLockout)
+		return tooManyCodes{wait: codeGuessLockout}
+	}
+	return err
+}
+
+// tooManyCodes refuses a user who entered too many wrong user codes.
+type tooManyCodes struct{ wait time.Duration }
+
+func (e tooManyCodes) Error() string {
+	minutes := int((e.wait + time.Minute - 1) / time.Minute)
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	return fmt.Sprintf("Too many wrong codes were entered; wait %d %s, then try again.", minutes, unit)
+}
+
 // decideDevice records the user's decision on the device authorization with the
 // given user code.
 func (s *Server) decideDevice(userCode string, user *User, approve bool) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.decideDeviceLocked(userCode, user, approve, now)
+}
+
+// decideDeviceLocked is decideDevice with s.mu held.
+func (s *Server) decideDeviceLocked(userCode string, user *User, approve bool, now time.Time) error {
 	rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]
 	if rec == nil || rec.decided || !now.Before(rec.expiry) {
 		return deviceError("Unknown, expired or already used code; check it and try again.")

@@ -2,6 +2,7 @@ package devserver_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -115,5 +116,61 @@ func TestDeviceGrant(t *testing.T) {
 			t.Fatalf("verification page did not approve: %s", page.raw)
 		}
 		wantOK(t, post(t, srv, "/token", &srv.Device, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", r.str("device_code"))), http.StatusOK)
+	})
+}
+
+// TestDeviceCodeGuessing checks the verification page's limit on wrong user
+// codes (RFC 8628 section 5.1): five wrong codes lock that user out for a
+// while, even with fresh forms and no session, while other users still enter
+// their right codes.
+func TestDeviceCodeGuessing(t *testing.T) {
+	clk := newClock()
+	mallory := devserver.User{Username: "mallory", Password: secret("guessing")}
+	srv := devservertest.NewServer(t, withClock(clk), devservertest.WithAutoApprove(false),
+		func(o *devserver.Options) { o.Users = append(o.Users, mallory) })
+	start := func(t *testing.T) *response {
+		t.Helper()
+		r := post(t, srv, "/device_authorization", &srv.Device, nil)
+		wantOK(t, r, http.StatusOK)
+		return r
+	}
+	// enter fills a fresh verification form as u, without a session cookie.
+	enter := func(t *testing.T, u devserver.User, code string) *response {
+		t.Helper()
+		page := get(t, srv, "/device")
+		wantOK(t, page, http.StatusOK)
+		return post(t, srv, "/device", nil, formOf("csrf_token", between(page.raw, `name="csrf_token" value="`, `"`),
+			"user_code", code, "action", "approve", "username", u.Username, "password", u.Password.Reveal()))
+	}
+	wantPage := func(t *testing.T, r *response, status int, text string) {
+		t.Helper()
+		if r.status != status || !strings.Contains(r.raw, text) {
+			t.Fatalf("got HTTP %d:\n%s\nwant HTTP %d with %q", r.status, r.raw, status, text)
+		}
+	}
+	const locked = "Too many wrong codes"
+	poll := func(t *testing.T, deviceCode string) *response {
+		t.Helper()
+		clk.Advance(time.Minute)
+		return post(t, srv, "/token", &srv.Device, formOf("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", deviceCode))
+	}
+
+	victim := start(t)
+	for i := range 4 {
+		wantPage(t, enter(t, mallory, fmt.Sprintf("BCDF-GHJ%c", "KLMN"[i])), http.StatusBadRequest, "Unknown, expired or already used code")
+	}
+	wantPage(t, enter(t, mallory, "BCDF-GHJP"), http.StatusTooManyRequests, locked)
+	t.Run("the right code is refused while locked out", func(t *testing.T) {
+		wantPage(t, enter(t, mallory, victim.str("user_code")), http.StatusTooManyRequests, locked)
+		wantError(t, poll(t, victim.str("device_code")), http.StatusBadRequest, "authorization_pending")
+	})
+	t.Run("other users are not affected", func(t *testing.T) {
+		wantPage(t, enter(t, srv.User, victim.str("user_code")), http.StatusOK, `id="done"`)
+		wantOK(t, poll(t, victim.str("device_code")), http.StatusOK)
+	})
+	t.Run("the lockout ends", func(t *testing.T) {
+		clk.Advance(15 * time.Minute)
+		r := start(t)
+		wantPage(t, enter(t, mallory, r.str("user_code")), http.StatusOK, `id="done"`)
 	})
 }

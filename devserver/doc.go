@@ -38,7 +38,9 @@
 //     (or "error"), "state" and "iss" (RFC 9207).
 //   - GET /device (the verification URI) shows a form posting to /device the fields
 //     "user_code", "csrf_token", "action" ("approve" or "deny") and, without a
-//     session, "username" and "password".
+//     session, "username" and "password". A user who enters five wrong codes
+//     within ten minutes is refused every code for fifteen minutes (HTTP 429),
+//     against guessing (RFC 8628 section 5.1); other users are not affected.
 //
 // Every csrf_token is single use and is valid for the form it was rendered in.
 // With [Options.AutoApprove] the login and consent pages are skipped: /authorize

@@ -44,6 +44,7 @@ type Server struct {
 	authReqs   map[string]*authRequest
 	sessions   map[string]*session
 	formTokens map[string]time.Time
+	guesses    map[string]*codeGuesses // wrong user codes, by user subject
 	dpopNonce  string
 	issued     int // codes and access tokens issued, for sweeping
 }
@@ -99,6 +100,7 @@ func New(opts Options) (*Server, error) {
 		authReqs:   map[string]*authRequest{},
 		sessions:   map[string]*session{},
 		formTokens: map[string]time.Time{},
+		guesses:    map[string]*codeGuesses{},
 		dpopNonce:  randomString(16),
 	}
 	if err := s.setup(); err != nil {

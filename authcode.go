@@ -58,7 +58,10 @@ type AuthRequest struct {
 // PKCE S256 (RFC 7636), which pixie always uses: it makes a fresh state, verifier
 // and, for OpenID Connect, nonce, and returns the authorization URL holding them.
 // [Scopes], [Prompt], [LoginHint], [Resource] and [Param] adjust the URL;
-// [Quirks.AuthParams] of the endpoint are added.
+// [Quirks.AuthParams] of the endpoint are added. With [Config.UsePAR], or when
+// the server requires it, the parameters are pushed to its PAR endpoint first
+// (RFC 9126) and the URL carries only client_id and request_uri; with
+// [Config.DPoP] the request carries dpop_jkt (RFC 9449 section 10).
 func (c *Config) NewAuthRequest(ctx context.Context, opts ...Option) (*AuthRequest, error) {
 	if err := wire.CheckURL(c.Endpoint.AuthURL, c.AllowInsecureHTTP); err != nil {
 		return nil, fmt.Errorf("pixie: authorization endpoint: %w", err)
@@ -109,9 +112,48 @@ func (c *Config) NewAuthRequest(ctx context.Context, opts ...Option) (*AuthReque
 	if ar.Nonce != "" {
 		q.Set("nonce", ar.Nonce)
 	}
+	if c.DPoP != nil {
+		// RFC 9449 section 10: bind the code to the key.
+		q.Set("dpop_jkt", c.DPoP.Thumbprint())
+	}
+	if c.UsePAR || c.Endpoint.RequirePAR {
+		uri, err := c.pushAuthRequest(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		q = u.Query()
+		q.Set("client_id", c.ClientID)
+		q.Set("request_uri", uri)
+	}
 	u.RawQuery = q.Encode()
 	ar.URL = u.String()
 	return ar, nil
+}
+
+// pushAuthRequest sends the authorization request's parameters to the PAR
+// endpoint, authenticating the client, and returns the request_uri that stands
+// for them (RFC 9126 section 2).
+func (c *Config) pushAuthRequest(ctx context.Context, params url.Values) (string, error) {
+	if c.Endpoint.PARURL == "" {
+		return "", &Error{Op: opPAR, Err: errors.New("no pushed_authorization_request_endpoint configured, and the request must be pushed")}
+	}
+	// The body holds every authorization request parameter, client_id included
+	// (RFC 9126 section 2.1), beside the client's authentication.
+	resp, err := c.post(ctx, opPAR, c.Endpoint.PARURL, params, false)
+	if err != nil {
+		return "", err
+	}
+	o, err := wire.DecodeObject(resp.Header.Get("Content-Type"), resp.Body, opPAR)
+	if err == nil {
+		uri := o.String("request_uri")
+		if err = o.Err(); err == nil && uri == "" {
+			err = errors.New("the response has no request_uri (RFC 9126 section 2.2)")
+		}
+		if err == nil {
+			return uri, nil
+		}
+	}
+	return "", &Error{Op: opPAR, StatusCode: resp.StatusCode, Err: err}
 }
 
 // ParseCallback checks the authorization response that the server redirected to

@@ -39,6 +39,15 @@ type Config struct {
 	RedirectURL string
 	// Scopes are requested when a grant is not given other scopes.
 	Scopes []string
+	// UsePAR pushes authorization requests to the server's PAR endpoint (RFC
+	// 9126) and sends the browser only a request_uri, so that the request's
+	// parameters are authenticated and never cross the browser. It is done
+	// regardless when the server requires it ([Endpoint.RequirePAR]).
+	UsePAR bool
+	// DPoP, when set, binds the tokens the server issues to its key (RFC 9449):
+	// token and PAR requests carry a proof, and authorization requests the key's
+	// dpop_jkt. Use the same key in [Transport.DPoP] to use the tokens.
+	DPoP DPoPProver
 
 	// HTTPClient sends every request. When nil, a client with a 30 second timeout
 	// over http.DefaultTransport is used. For mTLS client authentication, set a

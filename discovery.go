@@ -140,6 +140,7 @@ func (m *Metadata) Endpoint() Endpoint {
 		JWKSURL:               m.JWKSURI,
 		AuthMethods:           methods,
 		IssParameterSupported: m.AuthorizationResponseIssParameterSupported,
+		RequirePAR:            m.RequirePushedAuthorizationRequests,
 	}
 }
 

@@ -65,6 +65,9 @@ type Endpoint struct {
 	// authorization_response_iss_parameter_supported (RFC 9207 section 3): the
 	// authorization response must then carry iss, and it must equal Issuer.
 	IssParameterSupported bool
+	// RequirePAR is the server's require_pushed_authorization_requests (RFC 9126
+	// section 5): authorization requests must be pushed to PARURL first.
+	RequirePAR bool
 
 	// Quirks adapts requests to servers that depart from the RFCs.
 	Quirks Quirks

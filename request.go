@@ -203,9 +203,21 @@ func (c *Config) post(ctx context.Context, op, endpointURL string, form url.Valu
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
-	resp, err := c.wireClient().Post(ctx, &wire.Request{Op: op, URL: endpointURL, Form: form, Auth: auth, OneShot: oneShot})
+	req := &wire.Request{Op: op, URL: endpointURL, Form: form, Auth: auth, OneShot: oneShot}
+	if op == opToken || op == opPAR {
+		// RFC 9449 sections 5 and 10.1: proofs go to the token and PAR
+		// endpoints.
+		req.DPoP = c.DPoP
+	}
+	resp, err := c.wireClient().Post(ctx, req)
 	return resp, fromWire(err)
 }
+
+// Op names of the endpoints that take DPoP proofs.
+const (
+	opToken = "token"
+	opPAR   = "pushed authorization request"
+)
 
 // fromWire converts a *wire.Error into the public *Error.
 func fromWire(err error) error {
@@ -223,7 +235,7 @@ func fromWire(err error) error {
 // in form and returns the issued token. requested are the scopes asked for, which
 // the token carries when the response omits scope (RFC 6749 section 5.1).
 func (c *Config) token(ctx context.Context, form url.Values, requested []string, oneShot bool) (*Token, error) {
-	resp, err := c.post(ctx, "token", c.Endpoint.TokenURL, form, oneShot)
+	resp, err := c.post(ctx, opToken, c.Endpoint.TokenURL, form, oneShot)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +245,7 @@ func (c *Config) token(ctx context.Context, form url.Values, requested []string,
 func (c *Config) tokenFromResponse(resp *wire.Response, requested []string) (*Token, error) {
 	tr, err := wire.DecodeToken(resp.Header.Get("Content-Type"), resp.Body, c.Endpoint.Quirks.NestedTokenField)
 	if err != nil {
-		return nil, &Error{Op: "token", StatusCode: resp.StatusCode, Err: err}
+		return nil, &Error{Op: opToken, StatusCode: resp.StatusCode, Err: err}
 	}
 	t := &Token{
 		AccessToken:     NewSecret(tr.AccessToken),

@@ -22,11 +22,18 @@ import (
 // RoundTrip returns its error (for which [LoginRequired] tells whether the user
 // must log in again) instead of the 401. A redirect to another host, or from
 // https to plain http, is sent without the token.
+//
+// A DPoP-bound token (token type DPoP, RFC 9449) is sent with a proof made by
+// DPoP, which must hold the key the token is bound to; a 401 asking for a DPoP
+// nonce (section 9) is answered by replaying the request once with it.
 type Transport struct {
 	// Source supplies the tokens.
 	Source TokenSource
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
+	// DPoP proves possession of the key DPoP-bound tokens are bound to. It is
+	// needed only for such tokens.
+	DPoP DPoPProver
 }
 
 // NewClient returns an *http.Client whose requests carry tokens from src.
@@ -63,40 +70,78 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base().RoundTrip(t.authorized(req, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !invalidToken(resp.Header) {
+	resp, err := t.send(req, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized ||
+		(req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
 		return resp, err
 	}
-	r, ok := t.Source.(renewer)
-	if !ok || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
-		return resp, nil
+	switch {
+	case tok.Type() == "DPoP" && challengeError(resp.Header, "use_dpop_nonce"):
+		// send recorded the nonce the server gave (RFC 9449 section 9).
+		return t.replay(req, resp, tok)
+	case challengeError(resp.Header, "invalid_token"):
+		r, ok := t.Source.(renewer)
+		if !ok {
+			return resp, nil
+		}
+		fresh, err := r.renewAfterReject(ctx, tok)
+		if err != nil {
+			discard(resp)
+			closeBody(req)
+			return nil, fmt.Errorf("pixie: %s rejected the token (invalid_token) and renewing it failed: %w", req.URL.Host, err)
+		}
+		return t.replay(req, resp, fresh)
 	}
-	replay := t.authorized(req, nil)
+	return resp, nil
+}
+
+// replay sends req again with tok, after the response rejected that gave, and
+// returns rejected if the body cannot be read again.
+func (t *Transport) replay(req *http.Request, rejected *http.Response, tok *Token) (*http.Response, error) {
+	again := req
 	if req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
-			return resp, nil
+			return rejected, nil
 		}
-		replay.Body = body
+		again = req.Clone(req.Context())
+		again.Body = body
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	fresh, err := r.renewAfterReject(ctx, tok)
-	if err != nil {
-		closeBody(replay)
-		return nil, fmt.Errorf("pixie: %s rejected the token (invalid_token) and renewing it failed: %w", req.URL.Host, err)
-	}
-	replay.Header.Set("Authorization", t.header(fresh))
-	return t.base().RoundTrip(replay)
+	discard(rejected)
+	return t.send(again, tok)
 }
 
-// authorized clones req with tok's Authorization header (none when tok is nil).
-func (t *Transport) authorized(req *http.Request, tok *Token) *http.Request {
+// send sends a clone of req carrying tok, with a DPoP proof for a DPoP-bound
+// token, and records a DPoP-Nonce the server returns.
+func (t *Transport) send(req *http.Request, tok *Token) (*http.Response, error) {
 	r := req.Clone(req.Context())
-	if tok != nil {
-		r.Header.Set("Authorization", t.header(tok))
+	r.Header.Set("Authorization", t.header(tok))
+	if tok.Type() == "DPoP" {
+		if t.DPoP == nil {
+			closeBody(req)
+			return nil, errors.New("pixie: the token is DPoP-bound (RFC 9449); set Transport.DPoP to the key it is bound to")
+		}
+		proof, err := t.DPoP.Proof(r.Method, r.URL.String(), tok.AccessToken.Reveal())
+		if err != nil {
+			closeBody(req)
+			return nil, fmt.Errorf("pixie: DPoP proof: %w", err)
+		}
+		r.Header.Set("DPoP", proof)
 	}
-	return r
+	resp, err := t.base().RoundTrip(r)
+	if err == nil && t.DPoP != nil {
+		if n := resp.Header.Get("DPoP-Nonce"); n != "" {
+			t.DPoP.SetNonce(r.URL.String(), n)
+		}
+	}
+	return resp, err
+}
+
+// discard reads a little of a response body, so the connection can be reused,
+// and closes it.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 func (t *Transport) header(tok *Token) string {
@@ -122,15 +167,15 @@ func redirectedElsewhere(req *http.Request) bool {
 	return downgraded || !strings.EqualFold(first.URL.Host, req.URL.Host)
 }
 
-// invalidToken reports whether a 401 response's challenge says the token was
-// rejected (RFC 6750 section 3.1, RFC 9449 section 7.1): a Bearer or DPoP
-// challenge whose error parameter is invalid_token.
-func invalidToken(h http.Header) bool {
+// challengeError reports whether a 401 response has a Bearer or DPoP challenge
+// whose error parameter is code (RFC 6750 section 3.1, RFC 9449 sections 7.1
+// and 9), such as invalid_token or use_dpop_nonce.
+func challengeError(h http.Header, code string) bool {
 	for _, v := range h.Values("WWW-Authenticate") {
 		found := false
 		authParams(v, func(scheme, name, value string) {
 			if (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) &&
-				strings.EqualFold(name, "error") && value == "invalid_token" {
+				strings.EqualFold(name, "error") && value == code {
 				found = true
 			}
 		})

@@ -63,6 +63,15 @@ type Request struct {
 	// authorization code exchange (RFC 6749 section 4.1.2: a code is single use).
 	// It is resent only when the server certainly did not process it.
 	OneShot bool
+	// DPoP, when set, adds a DPoP proof to every attempt and records the nonces
+	// the server returns (RFC 9449 sections 5 and 8).
+	DPoP Prover
+}
+
+// Prover makes DPoP proofs; pixie.DPoPProver is one.
+type Prover interface {
+	Proof(method, url, accessToken string) (string, error)
+	SetNonce(url, nonce string)
 }
 
 // Response is a successful (2xx) response.
@@ -83,13 +92,22 @@ func (c *Client) Post(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Op: req.Op, Err: err}
 	}
 	r := c.Retry.withDefaults()
+	nonceRetried := false
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req)
 		if err == nil {
 			return resp, nil
 		}
 		var we *Error
-		if !errors.As(err, &we) || attempt >= r.MaxAttempts || ctx.Err() != nil {
+		if errors.As(err, &we) && we.Code == "use_dpop_nonce" && req.DPoP != nil && !nonceRetried {
+			// The server refused the proof for want of the nonce it just gave
+			// (RFC 9449 section 8), before processing the request: resend it
+			// at once, even a one-shot request. This is not a failed attempt.
+			nonceRetried = true
+			attempt--
+			continue
+		}
+		if we == nil || attempt >= r.MaxAttempts || ctx.Err() != nil {
 			return nil, err
 		}
 		if !we.temporary() || (req.OneShot && !we.notProcessed()) {
@@ -136,6 +154,13 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		}
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if req.DPoP != nil {
+		proof, err := req.DPoP.Proof(http.MethodPost, req.URL, "")
+		if err != nil {
+			return nil, &Error{Op: req.Op, Err: fmt.Errorf("DPoP proof: %w", err)}
+		}
+		hr.Header.Set("DPoP", proof)
+	}
 	if hr.Header.Get("Accept") == "" {
 		hr.Header.Set("Accept", "application/json")
 	}
@@ -148,6 +173,9 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Op: req.Op, Err: err}
 	}
 	defer resp.Body.Close()
+	if n := resp.Header.Get("DPoP-Nonce"); n != "" && req.DPoP != nil {
+		req.DPoP.SetNonce(req.URL, n)
+	}
 	body, err := ReadBody(resp.Body)
 	received := c.now()
 	c.logger().LogAttrs(ctx, slog.LevelDebug, "oauth2 exchange", slog.String("op", req.Op),

@@ -58,8 +58,8 @@ const maxOrigins = 256
 // requires at least 2048 bits).
 const minRSABits = 2048
 
-// NewKey generates an ECDSA P-256 key that signs with ES256, the algorithm every
-// DPoP server is most likely to accept.
+// NewKey generates an ECDSA P-256 key that signs with ES256 (RFC 7518 section
+// 3.4), the DPoP algorithm servers most commonly accept.
 func NewKey() (*Key, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -85,6 +85,9 @@ func NewKeyFrom(k crypto.Signer) (*Key, error) {
 	}
 	if p, ok := k.(*ed25519.PrivateKey); ok {
 		k = *p
+	}
+	if err := checkPair(k, alg); err != nil {
+		return nil, err
 	}
 	pub := jose.JSONWebKey{Key: k.Public()}
 	tp, err := pub.Thumbprint(crypto.SHA256)
@@ -138,6 +141,24 @@ func algorithmFor(k crypto.Signer) (jose.SignatureAlgorithm, error) {
 		return "", errors.New("dpop: the private key is nil")
 	}
 	return "", fmt.Errorf("dpop: unsupported private key type %T; use *ecdsa.PrivateKey (P-256, P-384, P-521), ed25519.PrivateKey or *rsa.PrivateKey (2048 bits or more)", k)
+}
+
+// checkPair signs a test message with k and verifies it with k's public key, so
+// that a private key that does not match its public part (a hand-edited JWK) is
+// refused now rather than making proofs no server accepts.
+func checkPair(k crypto.Signer, alg jose.SignatureAlgorithm) error {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: k}, nil)
+	if err != nil {
+		return fmt.Errorf("dpop: the %s key cannot sign: %w", alg, err)
+	}
+	jws, err := signer.Sign([]byte("pixie dpop key check"))
+	if err != nil {
+		return fmt.Errorf("dpop: the %s key cannot sign: %w", alg, err)
+	}
+	if _, err := jws.Verify(k.Public()); err != nil {
+		return fmt.Errorf("dpop: the %s private key does not match its public key", alg)
+	}
+	return nil
 }
 
 // Algorithm returns the JWS algorithm the Key signs proofs with, such as "ES256"

@@ -119,6 +119,8 @@ func TestUnmarshalPrivateJWKErrors(t *testing.T) {
 		{"alg mismatch", with("alg", "ES384"), "alg is ES384"},
 		{"symmetric", []byte(`{"kty":"oct","k":"c2VjcmV0LWtleS1ieXRlcy0xMjM0NTY3ODkwMTIzNDU2"}`), "not a private signing key"},
 		{"unknown curve", with("crv", "P-999"), "not a valid JWK"},
+		// RFC 7517's EC key with the first character of d changed.
+		{"mismatched pair", with("d", "970MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"), "does not match its public key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, err := dpop.UnmarshalPrivateJWK(tc.data)

@@ -225,6 +225,17 @@ func TestNonce(t *testing.T) {
 			t.Errorf("nonce = %v, want %s", got, want)
 		}
 	})
+	t.Run("many origins", func(t *testing.T) {
+		// A Key remembers a bounded number of origins; the newest is never the
+		// one forgotten.
+		for i := range 300 {
+			url := fmt.Sprintf("https://host%d.example/", i)
+			k.SetNonce(url, fmt.Sprint("n", i))
+			if got, want := nonce(url), fmt.Sprint("n", i); got != want {
+				t.Fatalf("nonce for %s = %v, want %s", url, got, want)
+			}
+		}
+	})
 	t.Run("default ports", func(t *testing.T) {
 		k.SetNonce("http://plain.example:80/a", "plain")
 		if got, want := nonce("http://PLAIN.example/b"), "plain"; got != want {

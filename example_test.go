@@ -13,6 +13,7 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/dpop"
 )
 
 // startDevServer starts pixie's development authorization server for an example.
@@ -202,4 +203,49 @@ func ExampleNewClient() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 hello confidential
+}
+
+func ExampleConfig_NewAuthRequest_dpopAndPAR() {
+	s := startDevServer()
+	defer s.Close()
+	ctx := context.Background()
+
+	// A DPoP key binds the tokens to this client (RFC 9449); keep it as long as
+	// the tokens (dpop.Key.MarshalPrivateJWK). PAR (RFC 9126) keeps the request's
+	// parameters out of the browser.
+	key, err := dpop.NewKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := s.Config(s.Public)
+	cfg.DPoP, cfg.UsePAR = key, true
+	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes("openid", "offline_access"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	callback, err := s.Browser().Authorize(ctx, ar.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Type())
+
+	// Requests with the token carry a proof from the same key.
+	src := cfg.RefreshSource(pixie.SourceOptions{})
+	if err := src.Put(ctx, tok); err != nil {
+		log.Fatal(err)
+	}
+	client := &http.Client{Transport: &pixie.Transport{Source: src, DPoP: key}}
+	resp, err := client.Get(s.URL + "/userinfo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// DPoP
+	// 200
 }

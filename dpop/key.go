@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/wire"
 )
 
 var _ pixie.DPoPProver = (*Key)(nil)
@@ -54,10 +54,6 @@ type state struct {
 // maxOrigins bounds how many origins' nonces a Key remembers.
 const maxOrigins = 256
 
-// minRSABits is the smallest RSA modulus NewKeyFrom accepts (RFC 7518 section 3.3
-// requires at least 2048 bits).
-const minRSABits = 2048
-
 // NewKey generates an ECDSA P-256 key that signs with ES256 (RFC 7518 section
 // 3.4), the DPoP algorithm servers most commonly accept.
 func NewKey() (*Key, error) {
@@ -79,9 +75,9 @@ func NewKey() (*Key, error) {
 // section 3.1 makes RS256 recommended and PS256 only optional for JOSE
 // implementations, so a server that accepts RSA proofs at all accepts RS256.
 func NewKeyFrom(k crypto.Signer) (*Key, error) {
-	alg, err := algorithmFor(k)
+	alg, err := wire.SigningAlg(k)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dpop: %w", err)
 	}
 	if p, ok := k.(*ed25519.PrivateKey); ok {
 		k = *p
@@ -100,47 +96,6 @@ func NewKeyFrom(k crypto.Signer) (*Key, error) {
 		jkt:    base64.RawURLEncoding.EncodeToString(tp),
 		nonces: make(map[string]string),
 	}}, nil
-}
-
-// algorithmFor returns the JWS algorithm (RFC 7518 section 3.1) a Key signs with
-// for k, or an error naming what is wrong with k.
-func algorithmFor(k crypto.Signer) (jose.SignatureAlgorithm, error) {
-	switch k := k.(type) {
-	case *ecdsa.PrivateKey:
-		if k == nil || k.Curve == nil {
-			return "", errors.New("dpop: the ECDSA private key is nil")
-		}
-		switch k.Curve {
-		case elliptic.P256():
-			return jose.ES256, nil
-		case elliptic.P384():
-			return jose.ES384, nil
-		case elliptic.P521():
-			return jose.ES512, nil
-		}
-		return "", fmt.Errorf("dpop: ECDSA curve %s is not supported; use P-256, P-384 or P-521", k.Curve.Params().Name)
-	case ed25519.PrivateKey:
-		if len(k) != ed25519.PrivateKeySize {
-			return "", fmt.Errorf("dpop: an Ed25519 private key must be %d bytes, not %d", ed25519.PrivateKeySize, len(k))
-		}
-		return jose.EdDSA, nil
-	case *ed25519.PrivateKey:
-		if k == nil {
-			return "", errors.New("dpop: the Ed25519 private key is nil")
-		}
-		return algorithmFor(*k)
-	case *rsa.PrivateKey:
-		if k == nil || k.N == nil {
-			return "", errors.New("dpop: the RSA private key is nil")
-		}
-		if bits := k.N.BitLen(); bits < minRSABits {
-			return "", fmt.Errorf("dpop: the RSA key has %d bits; DPoP needs at least %d", bits, minRSABits)
-		}
-		return jose.RS256, nil
-	case nil:
-		return "", errors.New("dpop: the private key is nil")
-	}
-	return "", fmt.Errorf("dpop: unsupported private key type %T; use *ecdsa.PrivateKey (P-256, P-384, P-521), ed25519.PrivateKey or *rsa.PrivateKey (2048 bits or more)", k)
 }
 
 // checkPair signs a test message with k and verifies it with k's public key, so

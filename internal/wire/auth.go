@@ -154,16 +154,18 @@ func SignJWT(key jose.SigningKey, keyID string, claims ...any) (string, error) {
 	return b.Serialize()
 }
 
-// SigningAlg returns the JWS algorithm for a private key: RS256 for RSA, ES256,
-// ES384 or ES512 by the ECDSA curve (RFC 7518 section 3.4), EdDSA for Ed25519.
+// MinRSABits is the smallest RSA modulus pixie signs with (RFC 7518 section 3.3).
+const MinRSABits = 2048
+
+// SigningAlg returns the JWS algorithm (RFC 7518 section 3.1) for a private key:
+// RS256 for RSA of at least MinRSABits, ES256, ES384 or ES512 by the ECDSA curve,
+// EdDSA for Ed25519; otherwise an error naming what is wrong with the key.
 func SigningAlg(k crypto.Signer) (jose.SignatureAlgorithm, error) {
 	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 2048 {
-			return "", errors.New("RSA keys must be at least 2048 bits (RFC 7518 section 3.3)")
-		}
-		return jose.RS256, nil
 	case *ecdsa.PrivateKey:
+		if k == nil || k.Curve == nil {
+			return "", errors.New("the ECDSA private key is nil")
+		}
 		switch k.Curve {
 		case elliptic.P256():
 			return jose.ES256, nil
@@ -172,13 +174,29 @@ func SigningAlg(k crypto.Signer) (jose.SignatureAlgorithm, error) {
 		case elliptic.P521():
 			return jose.ES512, nil
 		}
-		return "", fmt.Errorf("unsupported ECDSA curve %s", k.Curve.Params().Name)
+		return "", fmt.Errorf("ECDSA curve %s is not supported; use P-256, P-384 or P-521", k.Curve.Params().Name)
 	case ed25519.PrivateKey:
+		if len(k) != ed25519.PrivateKeySize {
+			return "", fmt.Errorf("an Ed25519 private key must be %d bytes, not %d", ed25519.PrivateKeySize, len(k))
+		}
 		return jose.EdDSA, nil
+	case *ed25519.PrivateKey:
+		if k == nil {
+			return "", errors.New("the Ed25519 private key is nil")
+		}
+		return SigningAlg(*k)
+	case *rsa.PrivateKey:
+		if k == nil || k.N == nil {
+			return "", errors.New("the RSA private key is nil")
+		}
+		if bits := k.N.BitLen(); bits < MinRSABits {
+			return "", fmt.Errorf("the RSA key has %d bits; at least %d are needed", bits, MinRSABits)
+		}
+		return jose.RS256, nil
 	case nil:
-		return "", errors.New("no signing key configured")
+		return "", errors.New("the private key is nil: no signing key configured")
 	}
-	return "", fmt.Errorf("unsupported key type %T (want *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey)", k)
+	return "", fmt.Errorf("unsupported private key type %T; use *ecdsa.PrivateKey (P-256, P-384, P-521), ed25519.PrivateKey or *rsa.PrivateKey (2048 bits or more)", k)
 }
 
 // RandomString returns n random bytes from crypto/rand, base64url-encoded without

@@ -25,6 +25,23 @@ func startDevServer(opts ...devservertest.Option) *devservertest.Server {
 	return s
 }
 
+// logIn runs the authorization code flow with the devserver's scripted browser.
+func logIn(ctx context.Context, s *devservertest.Server, cfg *pixie.Config, scopes ...string) *pixie.Token {
+	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes(scopes...))
+	if err != nil {
+		log.Fatal(err)
+	}
+	callback, err := s.Browser().Authorize(ctx, ar.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tok
+}
+
 func ExampleConfig_ClientCredentials() {
 	s := startDevServer()
 	defer s.Close()
@@ -115,18 +132,7 @@ func ExampleConfig_Refresh() {
 	ctx := context.Background()
 
 	cfg := s.Config(s.Confidential)
-	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes("openid", "offline_access"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	callback, err := s.Browser().Authorize(ctx, ar.URL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
-	if err != nil {
-		log.Fatal(err)
-	}
+	tok := logIn(ctx, s, cfg, "openid", "offline_access") // see ExampleConfig_NewAuthRequest
 
 	// The devserver rotates refresh tokens: keep the new one, the old one is
 	// spent. A Source with a Store does this for you.
@@ -219,18 +225,7 @@ func ExampleConfig_NewAuthRequest_dpopAndPAR() {
 	}
 	cfg := s.Config(s.Public)
 	cfg.DPoP, cfg.UsePAR = key, true
-	ar, err := cfg.NewAuthRequest(ctx, pixie.Scopes("openid", "offline_access"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	callback, err := s.Browser().Authorize(ctx, ar.URL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tok, err := cfg.HandleCallback(ctx, ar, callback.Query())
-	if err != nil {
-		log.Fatal(err)
-	}
+	tok := logIn(ctx, s, cfg, "openid", "offline_access") // see ExampleConfig_NewAuthRequest
 	fmt.Println(tok.Type())
 
 	// Requests with the token carry a proof from the same key.

@@ -235,16 +235,26 @@ func (c *Client) displayName() string {
 	return c.ID
 }
 
-// handleLogin checks the login form and shows the consent page.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+// pendingForm parses a POST from the login or consent page and finds the
+// authorization request it continues. On failure it has shown an error page.
+func (s *Server) pendingForm(w http.ResponseWriter, r *http.Request) (url.Values, *authRequest, bool) {
 	form, err := parseForm(w, r)
 	if err != nil {
-		errorPage(w, r, err.(*pixie.Error))
-		return
+		errorPage(w, r, err.(*pixie.Error)) // parseForm fails only with *pixie.Error
+		return nil, nil, false
 	}
 	req, perr := s.pendingRequest(r, form)
 	if perr != nil {
 		errorPage(w, r, perr)
+		return nil, nil, false
+	}
+	return form, req, true
+}
+
+// handleLogin checks the login form and shows the consent page.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	form, req, ok := s.pendingForm(w, r)
+	if !ok {
 		return
 	}
 	u := s.checkPassword(form.Get("username"), form.Get("password"))
@@ -265,14 +275,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleConsent records the user's decision and redirects to the client.
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		errorPage(w, r, err.(*pixie.Error))
-		return
-	}
-	req, perr := s.pendingRequest(r, form)
-	if perr != nil {
-		errorPage(w, r, perr)
+	form, req, ok := s.pendingForm(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

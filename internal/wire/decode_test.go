@@ -255,8 +255,9 @@ func FuzzDecodeToken(f *testing.F) {
 			if tr != nil {
 				t.Errorf("DecodeToken returned %+v with error %v", tr, err)
 			}
-			// A body long enough to be told apart must never be quoted.
-			if len(body) >= 16 && strings.Contains(err.Error(), string(body)) {
+			// A body long enough to be told apart must never be quoted. (The
+			// Content-Type may be, and a body may happen to be part of it.)
+			if len(body) >= 16 && strings.Contains(err.Error(), string(body)) && !strings.Contains(contentType, string(body)) {
 				t.Errorf("error %q quotes the body", err)
 			}
 			return

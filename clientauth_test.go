@@ -165,15 +165,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 		})
 	}
 	t.Run("bad keys", func(t *testing.T) {
-		small, err := rsa.GenerateKey(rand.Reader, 1024)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for name, key := range map[string]crypto.Signer{"RSA 1024": small, "P-224": p224} {
+		for name, key := range weakKeys(t) {
 			t.Run(name, func(t *testing.T) {
 				srv := newAuthServer(t, replyToken)
 				c := testConfig(srv)
@@ -187,6 +179,21 @@ func TestPrivateKeyJWT(t *testing.T) {
 			})
 		}
 	})
+}
+
+// weakKeys returns keys pixie must refuse to sign with: RSA under 2048 bits and
+// an ECDSA curve JWS does not name.
+func weakKeys(tb testing.TB) map[string]crypto.Signer {
+	tb.Helper()
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return map[string]crypto.Signer{"RSA 1024": small, "P-224": p224}
 }
 
 // checkAssertions verifies the client assertion of every token request srv

@@ -3,10 +3,6 @@ package pixie_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"net/http"
 	"testing"
@@ -120,14 +116,7 @@ func TestNewAssertion(t *testing.T) {
 		}
 	})
 	t.Run("errors", func(t *testing.T) {
-		small, err := rsa.GenerateKey(rand.Reader, 1024)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
+		weak := weakKeys(t)
 		good := keys[jose.ES256]
 		noAud := claims
 		noAud.Audience = ""
@@ -136,8 +125,8 @@ func TestNewAssertion(t *testing.T) {
 			claims pixie.AssertionClaims
 		}{
 			"no audience": {good, noAud},
-			"RSA 1024":    {small, claims},
-			"P-224":       {p224, claims},
+			"RSA 1024":    {weak["RSA 1024"], claims},
+			"P-224":       {weak["P-224"], claims},
 			"no key":      {nil, claims},
 		} {
 			t.Run(name, func(t *testing.T) {

@@ -4,24 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/redisstore"
 )
-
-// redisAddr returns the address of the test Redis, or skips the test.
-func redisAddr(tb testing.TB) string {
-	tb.Helper()
-	addr := os.Getenv("PIXIE_TEST_REDIS_ADDR")
-	if addr == "" {
-		tb.Skip("set PIXIE_TEST_REDIS_ADDR (./scripts/test starts redis-server) to run the Redis tests")
-	}
-	return addr
-}
 
 // newClient returns a client of the Redis at addr, closed when the test ends.
 func newClient(tb testing.TB, addr string) *redis.Client {
@@ -44,7 +34,7 @@ type fleet struct {
 // test ends. It skips the test when no test Redis is configured.
 func newFleet(tb testing.TB) *fleet {
 	tb.Helper()
-	addr := redisAddr(tb)
+	addr := testenv.RedisAddr(tb)
 	f := &fleet{addr: addr, prefix: "pixietest:" + randomHex(tb) + ":", keys: newKeyText(tb), admin: newClient(tb, addr)}
 	tb.Cleanup(func() {
 		ctx := context.Background()

@@ -16,12 +16,13 @@ import (
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/redisstore"
 	"github.com/pixieauth/pixie/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	redisAddr(t)
+	testenv.RedisAddr(t)
 	storetest.Run(t, func(t *testing.T) pixie.Store { return newFleet(t).replica(t) })
 }
 

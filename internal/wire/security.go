@@ -34,9 +34,9 @@ func ReadBody(r io.Reader) ([]byte, error) {
 }
 
 // CheckURL refuses an endpoint URL that would send credentials in the clear: only
-// https is accepted, and http only on a loopback host (127.0.0.0/8, ::1,
-// localhost) or when allowInsecure is set (OAuth 2.1 section 1.5, RFC 8252 section
-// 8.3). It also refuses URLs with a fragment (RFC 6749 section 3.1) or user info.
+// https is accepted, and http only on a loopback host ([IsLoopback]) or when
+// allowInsecure is set (OAuth 2.1 section 1.5, RFC 8252 section 8.3). It also
+// refuses URLs with a fragment (RFC 6749 section 3.1) or user info.
 func CheckURL(raw string, allowInsecure bool) error {
 	if raw == "" {
 		return errors.New("no URL configured")
@@ -74,10 +74,18 @@ func CheckURL(raw string, allowInsecure bool) error {
 }
 
 // IsLoopback reports whether host (without port) is a loopback name or address:
-// "localhost" (and its subdomains, RFC 6761 section 6.3), 127.0.0.0/8 or ::1.
+// "localhost", 127.0.0.0/8 or ::1.
+//
+// Names under .localhost are not loopback here, although RFC 6761 section 6.3
+// reserves them for it: pixie does not resolve the names it connects to, the
+// http.Client does, and Go's resolver (as glibc's without nss-myhostname) sends
+// "app.localhost" to the network's DNS server like any other name, so whoever
+// answers chooses where the credentials go. Resolving them to loopback here
+// would take a dialer of pixie's in every client, the caller's own HTTPClient
+// included. "localhost" itself is answered from the hosts file.
 func IsLoopback(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	if h == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(strings.Trim(h, "[]"))

@@ -21,7 +21,9 @@ func TestCheckURL(t *testing.T) {
 		{"http://[::1]:8080/token", false, ""},
 		{"http://localhost:8080/token", false, ""},
 		{"http://LOCALHOST./token", false, ""},
-		{"http://auth.localhost/token", false, ""},
+		{"http://auth.localhost/token", true, ""},
+		{"http://auth.localhost/token", false, "unencrypted"},
+		{"http://AUTH.LOCALHOST./token", false, "unencrypted"},
 		{"http://auth.example.com/token", true, ""},
 		{"http://auth.example.com/token", false, "unencrypted"},
 		{"http://192.168.1.10/token", false, "unencrypted"},
@@ -60,10 +62,12 @@ func TestCheckURL(t *testing.T) {
 
 func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
-		"localhost": true, "LocalHost": true, "localhost.": true, "app.localhost": true,
+		"localhost": true, "LocalHost": true, "localhost.": true,
 		"127.0.0.1": true, "127.255.255.254": true, "::1": true, "[::1]": true,
 		"0:0:0:0:0:0:0:1": true, "::ffff:127.0.0.1": true,
 		"": false, "example.com": false, "localhost.example.com": false, "notlocalhost": false,
+		// Resolved by network DNS, not by the hosts file: see IsLoopback.
+		"app.localhost": false, "a.b.localhost.": false, ".localhost": false,
 		"10.0.0.1": false, "0.0.0.0": false, "::": false, "128.0.0.1": false,
 	} {
 		if got := wire.IsLoopback(host); got != want {

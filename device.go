@@ -17,9 +17,12 @@ type DeviceAuth struct {
 	// UserCode is the code the user enters at VerificationURI.
 	UserCode string
 	// VerificationURI is where the user goes to approve; show it with UserCode.
+	// [Config.DeviceAuth] accepts only an absolute https URL here (http on a
+	// loopback host, or anywhere with [Config.AllowInsecureHTTP]).
 	VerificationURI string
 	// VerificationURIComplete, when the server gives it, includes the user
-	// code, for a link or QR code (RFC 8628 section 3.3.1).
+	// code, for a link or QR code (RFC 8628 section 3.3.1). It is checked as
+	// VerificationURI is.
 	VerificationURIComplete string
 	// Expires is when the device code expires.
 	Expires time.Time
@@ -51,7 +54,7 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...Option) (*DeviceAuth, e
 	if err != nil {
 		return nil, err
 	}
-	da, err := decodeDeviceAuth(resp)
+	da, err := decodeDeviceAuth(resp, c.AllowInsecureHTTP)
 	if err != nil {
 		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Err: err}
 	}
@@ -59,7 +62,7 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...Option) (*DeviceAuth, e
 	return da, nil
 }
 
-func decodeDeviceAuth(resp *wire.Response) (*DeviceAuth, error) {
+func decodeDeviceAuth(resp *wire.Response, allowInsecure bool) (*DeviceAuth, error) {
 	o, err := wire.DecodeObject(resp.Header.Get("Content-Type"), resp.Body, "device authorization")
 	if err != nil {
 		return nil, err
@@ -89,12 +92,32 @@ func decodeDeviceAuth(resp *wire.Response) (*DeviceAuth, error) {
 	case expiresIn <= 0:
 		return nil, errors.New("response has no positive expires_in")
 	}
+	if err := checkVerificationURI("verification_uri", da.VerificationURI, allowInsecure); err != nil {
+		return nil, err
+	}
+	if da.VerificationURIComplete != "" {
+		if err := checkVerificationURI("verification_uri_complete", da.VerificationURIComplete, allowInsecure); err != nil {
+			return nil, err
+		}
+	}
 	da.Expires = resp.Received.Add(expiresIn)
 	da.Interval = defaultDeviceInterval
 	if interval > 0 {
 		da.Interval = interval
 	}
 	return da, nil
+}
+
+// checkVerificationURI refuses a verification URI (RFC 8628 section 3.2) that
+// is not an absolute https URL, or http on loopback (or anywhere with
+// allowInsecure): the user is sent there to sign in, often by a browser
+// command, and a server could otherwise hand that command an option such as
+// "--help", or a "file:" or "javascript:" URL.
+func checkVerificationURI(name, raw string, allowInsecure bool) error {
+	if err := wire.CheckURL(raw, allowInsecure); err != nil {
+		return fmt.Errorf("response has an unusable %s (want an absolute https URL): %w", name, err)
+	}
+	return nil
 }
 
 // DeviceToken polls the token endpoint until the user approves or denies the

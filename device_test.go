@@ -2,6 +2,7 @@ package pixie_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -155,6 +156,79 @@ func TestDeviceAuthResponses(t *testing.T) {
 		c.Endpoint.DeviceAuthURL = ""
 		if _, err := c.DeviceAuth(context.Background()); err == nil || !strings.Contains(err.Error(), "endpoint") {
 			t.Errorf("err = %v, want one about the missing endpoint", err)
+		}
+	})
+}
+
+// TestDeviceAuthVerificationURI checks that DeviceAuth accepts only absolute
+// https verification URIs (http on loopback, or with AllowInsecureHTTP): the
+// CLI hands them to a browser command, which must never get an option or a
+// local file.
+func TestDeviceAuthVerificationURI(t *testing.T) {
+	const good = "https://auth.example.com/device"
+	tests := []struct {
+		name, uri, complete string
+		insecure            bool
+		wantErr             string // the field named; "" for accepted
+	}{
+		{name: "https", uri: good, complete: good + "?user_code=WDJB"},
+		{name: "http on 127.0.0.1", uri: "http://127.0.0.1:9555/device"},
+		{name: "http on localhost", uri: "http://localhost:9555/device"},
+		{name: "http on ::1", uri: "http://[::1]:9555/device"},
+		{name: "http allowed explicitly", uri: "http://auth.example.com/device", insecure: true},
+		{name: "an option", uri: "--help", wantErr: "verification_uri"},
+		{name: "an option, even with insecure HTTP", uri: "-new-window", insecure: true, wantErr: "verification_uri"},
+		{name: "a local file", uri: "file:///etc/passwd", wantErr: "verification_uri"},
+		{name: "a script", uri: "javascript:alert(document.cookie)", wantErr: "verification_uri"},
+		{name: "a data URL", uri: "data:text/html,<h1>sign in</h1>", wantErr: "verification_uri"},
+		{name: "relative", uri: "/device", wantErr: "verification_uri"},
+		{name: "no scheme", uri: "//auth.example.com/device", wantErr: "verification_uri"},
+		{name: "plain http", uri: "http://auth.example.com/device", wantErr: "verification_uri"},
+		{name: "http under .localhost", uri: "http://auth.localhost/device", wantErr: "verification_uri"},
+		{name: "user info", uri: "https://auth.example.com@evil.example/device", wantErr: "verification_uri"},
+		{name: "complete an option", uri: good, complete: "--remote-debugging-port=9222", wantErr: "verification_uri_complete"},
+		{name: "complete a local file", uri: good, complete: "file:///etc/shadow", wantErr: "verification_uri_complete"},
+		{name: "complete plain http", uri: good, complete: "http://auth.example.com/device?user_code=W", wantErr: "verification_uri_complete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]any{"device_code": testDeviceCode, "user_code": "WDJB",
+				"verification_uri": tt.uri, "verification_uri_complete": tt.complete, "expires_in": 600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := newAuthServer(t, func(w http.ResponseWriter, _ seenRequest) { replyJSON(w, 200, string(body)) })
+			c := testConfig(srv)
+			c.AllowInsecureHTTP = tt.insecure
+			da, err := c.DeviceAuth(context.Background())
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("DeviceAuth with %q: %v", tt.uri, err)
+				}
+				if da.VerificationURI != tt.uri || da.VerificationURIComplete != tt.complete {
+					t.Errorf("DeviceAuth = %q, %q; want %q, %q", da.VerificationURI, da.VerificationURIComplete, tt.uri, tt.complete)
+				}
+				return
+			}
+			if da != nil {
+				t.Errorf("DeviceAuth returned %+v with an error", *da)
+			}
+			e := asError(t, err)
+			if got, want := e.Op, "device authorization"; got != want {
+				t.Errorf("Op = %q, want %q", got, want)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.wantErr+" (want an absolute https URL)") {
+				t.Errorf("error %q does not say that %s must be an absolute https URL", msg, tt.wantErr)
+			}
+			checkNoSecrets(t, err, testDeviceCode)
+		})
+	}
+	t.Run("verification_url", func(t *testing.T) {
+		srv := newAuthServer(t, func(w http.ResponseWriter, _ seenRequest) {
+			replyJSON(w, 200, `{"device_code":"d","user_code":"u","verification_url":"--help","expires_in":600}`)
+		})
+		if _, err := testConfig(srv).DeviceAuth(context.Background()); err == nil || !strings.Contains(err.Error(), "verification_uri") {
+			t.Errorf("err = %v, want one about verification_uri", err)
 		}
 	})
 }

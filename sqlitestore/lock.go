@@ -27,6 +27,9 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.
 	if key == "" {
 		return nil, errEmptyKey
 	}
+	if s.readOnly {
+		return nil, s.readOnlyError("lock %q", key)
+	}
 	l := &lease{s: s, key: []byte(key), owner: rand.Text()}
 	delay := minPoll
 	for {

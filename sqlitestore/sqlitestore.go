@@ -26,6 +26,13 @@
 // file header itself before SQLite touches the file, and refuses (without writing
 // anything) a file that is not SQLite, an SQLite database of another application,
 // a pixie store of a newer schema, or a store that fails SQLite's integrity check.
+//
+// # Read-only stores
+//
+// A store whose file or directory cannot be written (a read-only mount, or
+// permissions) is reported as such, with [ErrReadOnly], never as corrupt. Opened
+// with [ReadOnly], it can still be read: Load works and takes no write lock of
+// SQLite, so a program that only reads tokens needs no write access at all.
 package sqlitestore
 
 import (
@@ -43,10 +50,12 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
+
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/seal"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // File format. The application id is "pixi" in ASCII; the schema version is
@@ -97,10 +106,11 @@ const (
 // Store is a [pixie.Store] in an SQLite database file. It is safe for concurrent
 // use by many goroutines, and many processes may open the same file.
 type Store struct {
-	db     *sql.DB
-	path   string
-	keys   *seal.KeySet
-	source seal.Source
+	db       *sql.DB
+	path     string
+	keys     *seal.KeySet
+	source   seal.Source
+	readOnly bool
 
 	mu   sync.Mutex
 	wake chan struct{} // closed, and replaced, when a lease of this Store is released
@@ -112,10 +122,17 @@ var _ pixie.Store = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	keys     *seal.KeySet
-	keysErr  error
-	resolver *seal.Resolver
+	keys      *seal.KeySet
+	keysErr   error
+	keySource seal.Source
+	resolver  *seal.Resolver
+	readOnly  bool
 }
+
+// ErrReadOnly means the store cannot be written: its file or directory is
+// read-only (permissions, or a read-only mount), or it was opened with
+// [ReadOnly]. Reading may still work.
+var ErrReadOnly = errors.New("the token store is read-only")
 
 // WithKeys seals and opens records with the given keys instead of resolving
 // them: one or more 32-byte keys in base64 or hex, separated by commas or spaces,
@@ -133,6 +150,22 @@ func WithKeys(keys string) Option {
 // callers inside pixie that loaded them already.
 func WithKeySet(keys *seal.KeySet) Option {
 	return func(o *options) { o.keys = keys }
+}
+
+// WithKeySource names where the keys given with [WithKeySet] or [WithKeys] came
+// from, such as the environment variable PIXIE_STORE_KEY, for [Store.KeySource]
+// and for the error that names the keys a record needs.
+func WithKeySource(src seal.Source) Option {
+	return func(o *options) { o.keySource = src }
+}
+
+// ReadOnly opens an existing store for reading only: [Store.Load] and
+// [Store.Keys] work; Save, Delete, Lock and Reseal fail with [ErrReadOnly]. Open
+// then creates nothing (no directory, no store, no key) and writes nothing, so
+// a store in a read-only directory can be read. A missing store is an error
+// wrapping fs.ErrNotExist.
+func ReadOnly() Option {
+	return func(o *options) { o.readOnly = true }
 }
 
 // WithResolver finds the keys with r instead of [DefaultResolver]. As with the
@@ -180,14 +213,19 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("sqlitestore: create the store's directory: %w", err)
+	if !o.readOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("sqlitestore: create the store's directory: %w", readOnlyErr(err))
+		}
 	}
 	fresh, err := checkFile(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, keys: o.keys, wake: make(chan struct{})}
+	if fresh && o.readOnly {
+		return nil, fmt.Errorf("sqlitestore: no token store at %s: %w", path, fs.ErrNotExist)
+	}
+	s := &Store{path: path, keys: o.keys, source: o.keySource, readOnly: o.readOnly, wake: make(chan struct{})}
 	if s.keys == nil {
 		r := DefaultResolver(path)
 		if o.resolver != nil {
@@ -207,23 +245,124 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	if s.db, err = sql.Open("sqlite", dsn(path, url.Values{
+	if o.readOnly {
+		err = s.openReadOnly()
+	} else {
+		err = s.openReadWrite()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openReadWrite opens the database for reading and writing, in WAL mode, and
+// verifies it. A store that cannot be written fails with [ErrReadOnly].
+func (s *Store) openReadWrite() error {
+	if err := s.connect(url.Values{
 		"mode": {"rw"},
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
 			"journal_mode(WAL)",
 			"synchronous(FULL)",
 		},
-	})); err != nil {
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}); err != nil {
+		return err
 	}
-	s.db.SetMaxOpenConns(4)
-	s.db.SetMaxIdleConns(4)
 	if err := s.verify(); err != nil {
 		s.db.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
+}
+
+// openReadOnly opens the database for reading only. SQLite reads a WAL-mode
+// database through its -wal and -shm files, which it creates when they are
+// missing; in a directory it cannot write, it cannot, and then the database is
+// opened as immutable instead, provided there is no WAL content it would miss:
+// no -wal file, or an empty one, means every committed write is in the
+// database file itself. The integrity check is skipped: a reader changes
+// nothing, SQLite reports a damaged page when it reads one, and every record
+// is authenticated when it is opened.
+func (s *Store) openReadOnly() error {
+	params := url.Values{"mode": {"ro"}, "_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)}}
+	if err := s.connect(params); err != nil {
+		return err
+	}
+	err := s.checkIDs()
+	if errors.Is(err, ErrReadOnly) && !hasWAL(s.path) {
+		s.db.Close()
+		params.Set("immutable", "1")
+		if err = s.connect(params); err != nil {
+			return err
+		}
+		err = s.checkIDs()
+	}
+	if err != nil {
+		s.db.Close()
+	}
+	return err
+}
+
+// connect opens the database handle with the given URI parameters.
+func (s *Store) connect(params url.Values) error {
+	db, err := sql.Open("sqlite", dsn(s.path, params))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	s.db = db
+	return nil
+}
+
+// hasWAL reports whether the database at path has a write-ahead log with
+// content, or one that cannot be examined.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return !errors.Is(err, fs.ErrNotExist) && (err != nil || fi.Size() > 0)
+}
+
+// Primary SQLite result codes (https://www.sqlite.org/rescode.html).
+const (
+	sqliteReadOnly = 8
+	sqliteCantOpen = 14
+)
+
+// sqliteCode returns the primary SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+// readOnlyErr marks err with [ErrReadOnly] when it is the system's way of
+// saying that a file cannot be written or created.
+func readOnlyErr(err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+// unwritable reports why the store at path cannot be written, or nil if it can:
+// the file cannot be opened for writing, or no file can be created beside it
+// (SQLite needs to create the -wal and -shm files). It runs only once SQLite
+// failed, to tell a read-only store from a damaged one.
+func unwritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	probe, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".probe-*")
+	if err != nil {
+		return err
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // Close closes the database. Leases still held lapse after their ttl.
@@ -312,7 +451,7 @@ func create(path string) error {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, "."+base+".new-*") // mode 0600
 	if err != nil {
-		return fmt.Errorf("sqlitestore: create %s: %w", path, err)
+		return fmt.Errorf("sqlitestore: create %s: %w", path, readOnlyErr(err))
 	}
 	tmp := f.Name()
 	f.Close()
@@ -361,17 +500,10 @@ func initSchema(path string) error {
 // verify checks, through SQLite, that the open database is an intact store of
 // this schema.
 func (s *Store) verify() error {
-	ctx := context.Background()
-	var appID, version uint32
-	if err := s.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return s.corrupt(err)
-	}
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return s.corrupt(err)
-	}
-	if err := checkIDs(s.path, appID, version); err != nil {
+	if err := s.checkIDs(); err != nil {
 		return err
 	}
+	ctx := context.Background()
 	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
 		return s.corrupt(err)
@@ -396,7 +528,26 @@ func (s *Store) verify() error {
 	return nil
 }
 
+// checkIDs checks, through SQLite, the application id and schema version of the
+// open database: the header [checkFile] read may be older than the WAL's.
+func (s *Store) checkIDs() error {
+	var appID, version uint32
+	if err := s.db.QueryRowContext(context.Background(), "SELECT application_id, user_version FROM pragma_application_id, pragma_user_version").Scan(&appID, &version); err != nil {
+		return s.corrupt(err)
+	}
+	return checkIDs(s.path, appID, version)
+}
+
+// corrupt describes a failure of the checks of an open store. SQLite reports a
+// store it may not write (or whose WAL files it may not create) in terms that
+// read like damage; that one is reported as read-only, with no advice to move
+// the store away.
 func (s *Store) corrupt(err error) error {
+	if c := sqliteCode(err); c == sqliteReadOnly || c == sqliteCantOpen {
+		if why := unwritable(s.path); why != nil {
+			return fmt.Errorf("sqlitestore: %s: %w (%v); pixie needs write access to it and to its directory", s.path, ErrReadOnly, why)
+		}
+	}
 	return fmt.Errorf("sqlitestore: %s is a corrupt pixie token store; restore it from a backup or move it away and log in again: %w", s.path, err)
 }
 

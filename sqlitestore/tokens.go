@@ -70,6 +70,28 @@ func (s *Store) open(key string, sealed []byte) (*pixie.Token, error) {
 	return tok, nil
 }
 
+// Keys returns the keys of every record in the store, sorted, without opening
+// the records: a record that cannot be opened (see [Store.Load]) is listed too.
+func (s *Store) Keys(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key FROM tokens ORDER BY key")
+	if err != nil {
+		return nil, s.dbError(ctx, err, "list keys")
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			return nil, s.dbError(ctx, err, "list keys")
+		}
+		keys = append(keys, string(k))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError(ctx, err, "list keys")
+	}
+	return keys, nil
+}
+
 func (s *Store) keySourceName() string {
 	if s.source.Kind == "" {
 		return "the program's configuration"
@@ -88,6 +110,8 @@ func (s *Store) Save(ctx context.Context, key string, tok *pixie.Token, version 
 		return 0, errNilToken
 	case version >= math.MaxInt64:
 		return 0, pixie.ErrConflict // SQLite integers are int64: no record has this version
+	case s.readOnly:
+		return 0, s.readOnlyError("save %q", key)
 	}
 	plain, err := tokenrec.Encode(tok)
 	if err != nil {
@@ -127,6 +151,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if key == "" {
 		return errEmptyKey
 	}
+	if s.readOnly {
+		return s.readOnlyError("delete %q", key)
+	}
 	if _, err := s.db.ExecContext(ctx, "DELETE FROM tokens WHERE key = ?", []byte(key)); err != nil {
 		return s.dbError(ctx, err, "delete %q", key)
 	}
@@ -138,6 +165,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // not: a concurrent Save still succeeds. Run it after a key rotation, before
 // dropping the old key.
 func (s *Store) Reseal(ctx context.Context) (int, error) {
+	if s.readOnly {
+		return 0, s.readOnlyError("reseal")
+	}
 	current := s.keys.Current().String()
 	rows, err := s.db.QueryContext(ctx, "SELECT key, version, sealed FROM tokens WHERE key_id != ?", current)
 	if err != nil {
@@ -187,9 +217,19 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 // dbError describes a failed statement, the operation given by format and args.
 // When ctx is done, the error wraps ctx's error rather than SQLite's report of
 // the interruption.
+//
+// SQLITE_READONLY (a store whose file this process may read but not write)
+// wraps [ErrReadOnly] too.
 func (s *Store) dbError(ctx context.Context, err error, format string, args ...any) error {
 	if ctx.Err() != nil {
 		err = ctx.Err()
+	} else if sqliteCode(err) == sqliteReadOnly {
+		err = fmt.Errorf("%w: %w", ErrReadOnly, err)
 	}
 	return fmt.Errorf("sqlitestore: %s in %s: %w", fmt.Sprintf(format, args...), s.path, err)
+}
+
+// readOnlyError is the error of a write to a Store opened with [ReadOnly].
+func (s *Store) readOnlyError(format string, args ...any) error {
+	return fmt.Errorf("sqlitestore: %s in %s: %w (opened read-only)", fmt.Sprintf(format, args...), s.path, ErrReadOnly)
 }

@@ -308,7 +308,7 @@ func (s *KeySet) Open(sealed, associatedData []byte) ([]byte, error) {
 	}
 	k := s.lookup(id)
 	if k.IsZero() {
-		return nil, fmt.Errorf("seal: %w: key id %s (configured: %s)", ErrUnknownKey, id, joinIDs(s.IDs()))
+		return nil, &UnknownKeyError{ID: id, Configured: s.IDs()}
 	}
 	nonce := sealed[headerSize : headerSize+nonceSize]
 	plain, err := k.d().aead.Open(nil, nonce, sealed[headerSize+nonceSize:], additionalData(sealed[:headerSize], associatedData))
@@ -317,6 +317,23 @@ func (s *KeySet) Open(sealed, associatedData []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// UnknownKeyError is the error of [KeySet.Open] for a blob sealed with a key the
+// KeySet does not hold. It matches [ErrUnknownKey] with errors.Is; errors.As
+// gives the id of the key needed, for example for `pixie status` to show.
+type UnknownKeyError struct {
+	// ID is the id of the key that sealed the blob.
+	ID KeyID
+	// Configured are the ids of the keys the KeySet holds, the current one first.
+	Configured []KeyID
+}
+
+func (e *UnknownKeyError) Error() string {
+	return fmt.Sprintf("seal: %v: key id %s (configured: %s)", ErrUnknownKey, e.ID, joinIDs(e.Configured))
+}
+
+// Is reports whether target is [ErrUnknownKey].
+func (e *UnknownKeyError) Is(target error) bool { return target == ErrUnknownKey }
 
 func joinIDs(ids []KeyID) string {
 	s := make([]string, len(ids))

@@ -126,6 +126,10 @@ func TestOpenUnknownKey(t *testing.T) {
 	if got, want := err.Error(), id.String(); !strings.Contains(got, want) {
 		t.Errorf("error %q does not name the blob's key id %s", got, want)
 	}
+	var uk *seal.UnknownKeyError
+	if !errors.As(err, &uk) || uk.ID != id || len(uk.Configured) != 2 {
+		t.Errorf("err = %#v, want an UnknownKeyError with id %s and the 2 keys configured", err, id)
+	}
 }
 
 func TestOpenUnsupportedVersion(t *testing.T) {

@@ -4,7 +4,8 @@
 //
 // The browser is Debian's chromium package at [ChromiumPath] (or "chromium" on
 // PATH). When it is missing the test is skipped, except under CI=true, where a
-// missing browser fails the test: CI must not pass by testing nothing.
+// missing browser fails the test (see package testenv): CI must not pass by
+// testing nothing.
 //
 // Screenshots go to the test's temporary directory, which the testing package
 // removes when the test ends; set PIXIE_TEST_SCREENSHOTS to a directory to keep
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pixieauth/pixie/internal/testenv"
 )
 
 // ChromiumPath is where Debian's chromium package installs the browser.
@@ -58,10 +60,7 @@ func New(tb testing.TB) *Browser {
 	tb.Helper()
 	path, err := findChromium()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("browsertest: %v; CI must run the browser tests", err)
-		}
-		tb.Skipf("browsertest: %v; skipping the browser test", err)
+		testenv.Missing(tb, "browsertest: "+err.Error())
 	}
 	b := &Browser{tb: tb, shots: screenshotDir(tb), more: make(chan struct{})}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

@@ -75,7 +75,8 @@ type Source struct {
 	bg    atomic.Bool // a background refresh is running
 }
 
-// held is the token a Source serves, with its precomputed deadlines.
+// held is the token a Source serves, with its precomputed deadlines. The
+// deadlines carry no monotonic clock reading: see [Source.wallNow].
 type held struct {
 	tok        *Token
 	auth       string    // tok's Authorization header value
@@ -191,7 +192,7 @@ func (s *Source) authorization(tok *Token) string {
 // renewAfterReject is called when a resource server rejected tok: it renews
 // the token, unless the Source already holds a different one.
 func (s *Source) renewAfterReject(ctx context.Context, tok *Token) (*Token, error) {
-	if h := s.cur.Load(); h != nil && h.tok != tok && s.valid(h, s.opt.Now()) {
+	if h := s.cur.Load(); h != nil && h.tok != tok && s.valid(h, s.wallNow()) {
 		return h.tok, nil
 	}
 	return s.ForceRefresh(ctx)
@@ -213,9 +214,18 @@ func (s *Source) Put(ctx context.Context, tok *Token) error {
 	if err != nil {
 		return fmt.Errorf("pixie: saving token: %w", err)
 	}
-	s.publish(s.hold(tok, ver, s.opt.Now()))
+	s.publish(s.hold(tok, ver, s.wallNow()))
 	return nil
 }
+
+// wallNow reads the clock without its monotonic reading, for computing
+// deadlines and comparing with an Expiry that may carry one. Between two times
+// that both carry a monotonic reading (time.Now's do), Go compares the
+// monotonic clocks, and those stop while the machine is suspended: a deadline
+// made from time.Now().Add would pass late by the time slept, and an expired
+// token be served meanwhile. Every deadline a held keeps is therefore on the
+// wall clock alone, and [Source.Token] may compare it with time.Now() as is.
+func (s *Source) wallNow() time.Time { return s.opt.Now().Round(0) }
 
 func (s *Source) valid(h *held, now time.Time) bool {
 	return h.validUntil.IsZero() || now.Before(h.validUntil)
@@ -229,7 +239,7 @@ func (s *Source) valid(h *held, now time.Time) bool {
 // itself (see renewLocked).
 func (s *Source) renew(ctx context.Context, key string, seen *held, force bool) (*Token, error) {
 	ch := s.group.DoChan(key, func() (any, error) {
-		if cur := s.cur.Load(); cur != seen && cur != nil && s.valid(cur, s.opt.Now()) {
+		if cur := s.cur.Load(); cur != seen && cur != nil && s.valid(cur, s.wallNow()) {
 			return cur.tok, nil
 		}
 		tok, c, err := s.renewLocked(context.WithoutCancel(ctx), seen, force)
@@ -277,7 +287,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	// the lock. Its token is the answer, or else the one to replace; and if it
 	// could not be saved, the stored refresh token may have been rotated away.
 	if cur := s.cur.Load(); cur != nil && cur != seen {
-		if s.valid(cur, s.opt.Now()) {
+		if s.valid(cur, s.wallNow()) {
 			return cur.tok, changed{}, nil
 		}
 		seen = cur
@@ -299,7 +309,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return s.storeDown(seen, fmt.Errorf("pixie: reading token store: %w", err))
 	}
-	now := s.opt.Now()
+	now := s.wallNow()
 	var seenVersion uint64
 	if seen != nil {
 		seenVersion = seen.version
@@ -318,7 +328,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 			// A peer may have rotated the refresh token while this renewal
 			// used the old one: look once more before asking for a login.
 			if again, v2, lerr := st.Load(ctx, key); lerr == nil && v2 != ver {
-				if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
+				if h := s.hold(again, v2, s.wallNow()); s.valid(h, s.wallNow()) {
 					return again, s.adopt(seen, h), nil
 				}
 			}
@@ -331,7 +341,7 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		// The lease lapsed and a peer saved meanwhile. Its token wins: the
 		// store must hold one lineage.
 		if again, v2, lerr := st.Load(ctx, key); lerr == nil {
-			if h := s.hold(again, v2, s.opt.Now()); s.valid(h, s.opt.Now()) {
+			if h := s.hold(again, v2, s.wallNow()); s.valid(h, s.wallNow()) {
 				return again, s.adopt(seen, h), nil
 			}
 		}
@@ -341,11 +351,11 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		// lose it (the refresh token it carries may have replaced the stored
 		// one), and save it first at the next renewal.
 		s.opt.Logger.Error("pixie: could not save the refreshed token; keeping it in memory", slog.String("key", key), slog.Any("error", err))
-		h := s.hold(tok, ver, s.opt.Now())
+		h := s.hold(tok, ver, s.wallNow())
 		h.unsaved = true
 		return tok, s.change(seen, h), nil
 	}
-	return tok, s.change(seen, s.hold(tok, newVer, s.opt.Now())), nil
+	return tok, s.change(seen, s.hold(tok, newVer, s.wallNow())), nil
 }
 
 // unlock releases lease, on a context detached from ctx's cancellation but
@@ -372,7 +382,7 @@ func (s *Source) saveUnsaved(ctx context.Context, h *held) error {
 // storeDown decides what to do when the store cannot be used: keep serving the
 // token held while it has not expired (Skew is waived), otherwise fail with err.
 func (s *Source) storeDown(seen *held, err error) (*Token, changed, error) {
-	now := s.opt.Now()
+	now := s.wallNow()
 	if seen != nil && (seen.tok.Expiry.IsZero() || now.Before(seen.tok.Expiry)) {
 		s.opt.Logger.Warn("pixie: token store unavailable; serving the token held in memory", slog.Any("error", err))
 		return seen.tok, changed{}, nil
@@ -380,7 +390,8 @@ func (s *Source) storeDown(seen *held, err error) (*Token, changed, error) {
 	return nil, changed{}, err
 }
 
-// hold computes a token's deadlines.
+// hold computes a token's deadlines, on the wall clock: now comes from
+// [Source.wallNow].
 func (s *Source) hold(tok *Token, version uint64, now time.Time) *held {
 	h := &held{tok: tok, auth: authorization(tok), version: version}
 	if tok.Expiry.IsZero() {
@@ -390,7 +401,8 @@ func (s *Source) hold(tok *Token, version uint64, now time.Time) *held {
 	if life := tok.Lifetime; life > 0 && life < 2*skew {
 		skew = life / 2
 	}
-	h.validUntil = tok.Expiry.Add(-skew)
+	// A RefreshFunc may have set Expiry with time.Now().Add: see wallNow.
+	h.validUntil = tok.Expiry.Round(0).Add(-skew)
 	if s.opt.RefreshAhead < 1 {
 		// The fraction applies to the usable lifetime, so that even a token
 		// that lives only a few times Skew is refreshed before callers must
@@ -450,7 +462,7 @@ func (s *Source) refreshInBackground(h *held) {
 		defer cancel()
 		if _, err := s.renew(ctx, "renew", h, false); err != nil {
 			s.opt.Logger.Warn("pixie: background token refresh failed; will retry", slog.Any("error", err))
-			now := s.opt.Now()
+			now := s.wallNow()
 			wait := max(h.validUntil.Sub(now)/10, time.Second)
 			nh := *h
 			nh.retryAt = now.Add(wait)

@@ -29,7 +29,9 @@ type Token struct {
 	// with the oidc package before trusting its claims.
 	IDToken Secret
 	// Expiry is when the access token expires, computed from expires_in against the
-	// client's clock when the response arrived. Zero means the server gave no
+	// client's wall clock when the response arrived; it carries no monotonic clock
+	// reading, so that comparing it with time.Now() uses the wall clock, which
+	// goes on while the machine is suspended. Zero means the server gave no
 	// lifetime.
 	Expiry time.Time
 	// Lifetime is the access token's whole lifetime as issued (expires_in), or 0
@@ -65,20 +67,23 @@ func (t *Token) Type() string {
 
 // Valid reports whether t holds an access token that, at now, is at least skew away
 // from its expiry. A token without an expiry is valid until the server rejects it.
+// The comparison is by wall clock, even for an Expiry made with time.Now().Add.
 func (t *Token) Valid(now time.Time, skew time.Duration) bool {
 	if t == nil || t.AccessToken.IsZero() {
 		return false
 	}
-	return t.Expiry.IsZero() || now.Add(skew).Before(t.Expiry)
+	return t.Expiry.IsZero() || now.Round(0).Add(skew).Before(t.Expiry)
 }
 
 // ExpiresIn returns the access token's remaining lifetime at now (negative once it
-// has expired), or 0 when it has no expiry.
+// has expired), or 0 when it has no expiry. Like [Token.Valid], it counts by wall
+// clock.
 func (t *Token) ExpiresIn(now time.Time) time.Duration {
 	if t.Expiry.IsZero() {
 		return 0
 	}
-	return t.Expiry.Sub(now)
+	// Without a monotonic reading on one side, Sub uses the wall clocks.
+	return t.Expiry.Sub(now.Round(0))
 }
 
 // String describes the token without its credentials.

@@ -79,8 +79,10 @@ type Response struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
-	// Received is when the response arrived, by the client's clock; lifetimes
-	// such as expires_in count from it.
+	// Received is when the response arrived, by the client's wall clock;
+	// lifetimes such as expires_in count from it. It carries no monotonic clock
+	// reading, so that a deadline computed from it passes on time after the
+	// machine slept: see [Client.Post].
 	Received time.Time
 }
 
@@ -177,7 +179,11 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		req.DPoP.SetNonce(req.URL, n)
 	}
 	body, err := ReadBody(resp.Body)
-	received := c.now()
+	// Round(0) drops the monotonic clock reading time.Now gives: comparisons
+	// between two times that both carry one use the monotonic clock, which
+	// stops while the machine is suspended, so an expiry computed from such a
+	// reading would pass late by the time slept.
+	received := c.now().Round(0)
 	c.logger().LogAttrs(ctx, slog.LevelDebug, "oauth2 exchange", slog.String("op", req.Op),
 		slog.String("url", endpointForLog(req.URL)), slog.Int("status", resp.StatusCode),
 		slog.Duration("elapsed", time.Since(start)))

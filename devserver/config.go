@@ -24,6 +24,7 @@ type fileConfig struct {
 	AccessTokenFormat TokenFormat   `yaml:"access_token_format"`
 	AccessTokenTTL    time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL   time.Duration `yaml:"refresh_token_ttl"`
+	RotationGrace     time.Duration `yaml:"rotation_grace_period"`
 	IDTokenTTL        time.Duration `yaml:"id_token_ttl"`
 	CodeTTL           time.Duration `yaml:"code_ttl"`
 	DeviceCodeTTL     time.Duration `yaml:"device_code_ttl"`
@@ -101,7 +102,7 @@ func ParseConfig(data []byte) (Options, error) {
 		Issuer: fc.Issuer, AccessTokenFormat: fc.AccessTokenFormat, AccessTokenTTL: fc.AccessTokenTTL,
 		RefreshTokenTTL: fc.RefreshTokenTTL, IDTokenTTL: fc.IDTokenTTL, CodeTTL: fc.CodeTTL,
 		DeviceCodeTTL: fc.DeviceCodeTTL, DeviceInterval: fc.DeviceInterval, AutoApprove: fc.AutoApprove,
-		EnablePassword: fc.EnablePassword, RequireDPoPNonce: fc.RequireDPoPNonce,
+		EnablePassword: fc.EnablePassword, RequireDPoPNonce: fc.RequireDPoPNonce, RotationGracePeriod: fc.RotationGrace,
 	}
 	switch o.AccessTokenFormat {
 	case "", FormatJWT, FormatOpaque:

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
+	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
 )
 
@@ -63,5 +65,90 @@ func TestRefreshRotation(t *testing.T) {
 		wantError(t, refresh(t, "nope"), http.StatusBadRequest, "invalid_grant")
 		wantError(t, post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "refresh_token")), http.StatusBadRequest, "invalid_request")
 	})
+}
 
+// TestRotationGracePeriod: within Options.RotationGracePeriod a rotated-out
+// refresh token whose successor was never used gets new tokens instead of
+// revoking the grant, as a client that crashed before saving the successor
+// needs; a replay after the period, or after the successor was used, is a reuse
+// and revokes the grant.
+func TestRotationGracePeriod(t *testing.T) {
+	const grace = 30 * time.Second
+	clock := newClock()
+	srv := devservertest.NewServer(t, withClock(clock), func(o *devserver.Options) { o.RotationGracePeriod = grace })
+	refresh := func(t *testing.T, rt string) *response {
+		t.Helper()
+		return post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "refresh_token", "refresh_token", rt))
+	}
+	revoked := func(t *testing.T, tokens ...*response) {
+		t.Helper()
+		for _, r := range tokens {
+			if active(t, srv, r.str("access_token")) {
+				t.Errorf("an access token of the grant is still active after a reuse")
+			}
+		}
+	}
+
+	t.Run("replay of a token whose successor was lost", func(t *testing.T) {
+		first := codeTokens(t, srv, srv.Confidential, nil)
+		lost := refresh(t, first.str("refresh_token")) // the client crashed before saving it
+		wantOK(t, lost, http.StatusOK)
+		clock.Advance(grace - time.Second)
+		again := refresh(t, first.str("refresh_token"))
+		wantOK(t, again, http.StatusOK)
+		if again.str("refresh_token") == lost.str("refresh_token") || again.str("refresh_token") == "" {
+			t.Fatal("the replay did not get a refresh token of its own")
+		}
+		// The grant lives on through the replay's tokens.
+		next := refresh(t, again.str("refresh_token"))
+		wantOK(t, next, http.StatusOK)
+		if !active(t, srv, next.str("access_token")) {
+			t.Error("the access token issued after the replay is not active")
+		}
+		// The replay retired the lost successor: presented after it was
+		// replaced and its replacement used, it is a reuse.
+		wantError(t, refresh(t, lost.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
+		revoked(t, first, lost, again, next)
+	})
+
+	t.Run("replay after the successor was used", func(t *testing.T) {
+		first := codeTokens(t, srv, srv.Confidential, nil)
+		second := refresh(t, first.str("refresh_token"))
+		wantOK(t, second, http.StatusOK)
+		wantOK(t, refresh(t, second.str("refresh_token")), http.StatusOK)
+		wantError(t, refresh(t, first.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
+		revoked(t, first, second)
+	})
+
+	t.Run("replay after the grace period", func(t *testing.T) {
+		first := codeTokens(t, srv, srv.Confidential, nil)
+		second := refresh(t, first.str("refresh_token"))
+		wantOK(t, second, http.StatusOK)
+		clock.Advance(grace)
+		wantError(t, refresh(t, first.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
+		wantError(t, refresh(t, second.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
+		revoked(t, first, second)
+	})
+
+	t.Run("without a grace period every replay is a reuse", func(t *testing.T) {
+		strict := devservertest.NewServer(t)
+		first := codeTokens(t, strict, strict.Confidential, nil)
+		second := post(t, strict, "/token", &strict.Confidential, formOf("grant_type", "refresh_token", "refresh_token", first.str("refresh_token")))
+		wantOK(t, second, http.StatusOK)
+		wantError(t, post(t, strict, "/token", &strict.Confidential, formOf("grant_type", "refresh_token", "refresh_token", first.str("refresh_token"))),
+			http.StatusBadRequest, "invalid_grant")
+		if active(t, strict, second.str("access_token")) {
+			t.Error("the successor's access token is still active after a reuse")
+		}
+	})
+
+	t.Run("config file", func(t *testing.T) {
+		o, err := devserver.ParseConfig([]byte("issuer: http://127.0.0.1:9000\nrotation_grace_period: 10s\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := o.RotationGracePeriod, 10*time.Second; got != want {
+			t.Errorf("RotationGracePeriod = %v, want %v", got, want)
+		}
+	})
 }

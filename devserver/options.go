@@ -30,6 +30,14 @@ type Options struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the refresh token lifetime; 0 means 30 days.
 	RefreshTokenTTL time.Duration
+	// RotationGracePeriod is how long after a refresh token is rotated out it
+	// may still be presented once more, as long as its successor has not been
+	// used: the client gets new tokens instead of the revocation of the whole
+	// grant, so a client that crashed after the server rotated but before it
+	// saved the successor does not lose the grant. 0 (the default) disables it:
+	// every replay revokes the grant (RFC 9700 section 4.14.2). See
+	// grant_refresh.go for the exact rule.
+	RotationGracePeriod time.Duration
 	// IDTokenTTL is the ID token lifetime; 0 means one hour.
 	IDTokenTTL time.Duration
 	// CodeTTL is the authorization code lifetime; 0 means one minute.

@@ -48,6 +48,11 @@ type refreshRecord struct {
 	// boundJKT is the DPoP key a public client's refresh token is bound to
 	// (RFC 9449 section 5); a confidential client's is bound by its authentication.
 	boundJKT string
+	// rotatedAt and successor (its token key) say when the token was rotated
+	// out and what replaced it, for [Options.RotationGracePeriod]. They are
+	// kept in memory only: after a restart, a replay is a reuse.
+	rotatedAt time.Time
+	successor string
 }
 
 // tokenResponse is the RFC 6749 section 5.1 success response.

@@ -127,8 +127,11 @@ func validID(id string) bool {
 	return err == nil
 }
 
-// storeKey is the store key of a session id: its SHA-256, so that a dump of the
-// store holds nothing a browser could present as a cookie.
+// SessionKey returns the [SessionStore] key of a session id (the value of the
+// session cookie): its SHA-256 in hex, so that a dump of the store holds
+// nothing a browser could present as a cookie.
+func SessionKey(id string) string { return storeKey(id) }
+
 func storeKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])

@@ -335,7 +335,7 @@ func TestConcurrentRequests(t *testing.T) {
 		}()
 	}
 	for range 16 {
-		if err := <-errs; err != nil {
+		if err := receive(t, errs, "a token request"); err != nil {
 			t.Error(err)
 		}
 	}

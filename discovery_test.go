@@ -562,7 +562,7 @@ func TestDiscoverConcurrentMissesFetchOnce(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the concurrent Discover calls")
 	if got, want := requests.Load(), int32(1); got != want {
 		t.Errorf("%d requests, want %d", got, want)
 	}

@@ -26,10 +26,8 @@ type issuer struct {
 
 func (is *issuer) fetch(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
 	if is.gate != nil {
-		select {
-		case <-is.gate:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := await(ctx, is.gate); err != nil {
+			return nil, err
 		}
 	}
 	if e := is.fail.Load(); e != nil {
@@ -83,9 +81,9 @@ func TestSourceStormMakesOneRequest(t *testing.T) {
 			toks[i], errs[i] = src.Token(context.Background())
 		}()
 	}
-	started.Wait()
+	waitGroup(t, &started, "the storm's goroutines to start")
 	close(is.gate)
-	wg.Wait()
+	waitGroup(t, &wg, "the storm's Token calls")
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("goroutine %d: %v", i, errs[i])
@@ -112,7 +110,7 @@ func TestSourceStormMakesOneRequest(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the Token calls after the expiry")
 	if got := is.calls.Load(); got != 2 {
 		t.Errorf("fetches after expiry = %d, want 2", got)
 	}
@@ -173,7 +171,7 @@ func TestSourceRefreshAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-changed
+	receive(t, changed, "the first token's OnChange")
 	clk.Advance(48 * time.Minute) // 80 % of the lifetime
 	is.gate = make(chan struct{})
 	got, err := src.Token(ctx)
@@ -184,13 +182,8 @@ func TestSourceRefreshAhead(t *testing.T) {
 		t.Fatal("the caller at the refresh point did not get the current token at once")
 	}
 	close(is.gate) // let the background refresh finish
-	select {
-	case n := <-changed:
-		if n.AccessToken.Reveal() != "at-2" {
-			t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no background refresh")
+	if n := receive(t, changed, "the background refresh"); n.AccessToken.Reveal() != "at-2" {
+		t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
 	}
 	now, err := src.Token(ctx)
 	if err != nil {
@@ -415,7 +408,7 @@ func TestSourceCallerContextCancel(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := src.Token(ctx); done <- err }()
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := receive(t, done, "the cancelled Token call"); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 	// The renewal itself goes on for the others.
@@ -473,18 +466,13 @@ func TestSourceRefreshAheadShortToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-changed
+	receive(t, changed, "the first token's OnChange")
 	clk.Advance(3*time.Minute + 15*time.Second) // past 80 % of the 4 usable minutes
 	if got, err := src.Token(ctx); err != nil || got != first {
 		t.Fatalf("Token = %v, %v; want the current token at once", got, err)
 	}
-	select {
-	case n := <-changed:
-		if n.AccessToken.Reveal() != "at-2" {
-			t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no background refresh before the token stopped being valid")
+	if n := receive(t, changed, "a background refresh before the token stopped being valid"); n.AccessToken.Reveal() != "at-2" {
+		t.Errorf("background refresh produced %s", n.AccessToken.Reveal())
 	}
 }
 
@@ -663,7 +651,7 @@ func TestSourceOnChangeMayCallTheSource(t *testing.T) {
 				if _, err := trigger(src, context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				if err := <-inner; err != nil {
+				if err := receive(t, inner, "OnChange's call"); err != nil {
 					t.Errorf("%s from OnChange: %v", cname, err)
 				}
 			})
@@ -725,7 +713,9 @@ type holdingLease struct {
 
 func (l holdingLease) Unlock(ctx context.Context) error {
 	err := l.Lease.Unlock(ctx)
-	<-l.resume
+	if werr := await(ctx, l.resume); werr != nil {
+		return werr
+	}
 	return err
 }
 
@@ -736,9 +726,11 @@ func TestSourceOnChangeSkipsSupersededToken(t *testing.T) {
 	clk := newClock()
 	store := &holdingStore{resume: make(chan struct{})}
 	inFetch, gate := make(chan struct{}), make(chan struct{})
-	fetch := func(context.Context, *pixie.Token) (*pixie.Token, error) {
+	fetch := func(ctx context.Context, _ *pixie.Token) (*pixie.Token, error) {
 		close(inFetch)
-		<-gate
+		if err := await(ctx, gate); err != nil {
+			return nil, err
+		}
 		return &pixie.Token{AccessToken: pixie.NewSecret("renewed"), Expiry: clk.Now().Add(time.Hour)}, nil
 	}
 	var told []string
@@ -751,16 +743,16 @@ func TestSourceOnChangeSkipsSupersededToken(t *testing.T) {
 	ctx := context.Background()
 	renewed := make(chan error, 1)
 	go func() { _, err := src.Token(ctx); renewed <- err }()
-	<-inFetch
+	receive(t, inFetch, "the renewal's fetch")
 	put := make(chan error, 1)
 	login := &pixie.Token{AccessToken: pixie.NewSecret("login"), Expiry: clk.Now().Add(time.Hour)}
 	go func() { put <- src.Put(ctx, login) }()
 	close(gate)
-	if err := <-put; err != nil {
+	if err := receive(t, put, "Put"); err != nil {
 		t.Fatal(err)
 	}
 	close(store.resume)
-	if err := <-renewed; err != nil {
+	if err := receive(t, renewed, "the renewal"); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustToken(t, src); got != login {
@@ -811,7 +803,9 @@ func TestSourceRenewalWaitingForLockSeesUnsavedToken(t *testing.T) {
 	fetch := func(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
 		if hold.CompareAndSwap(true, false) {
 			close(inFetch)
-			<-gate
+			if err := await(ctx, gate); err != nil {
+				return nil, err
+			}
 		}
 		return rot.fetch(ctx, current)
 	}
@@ -819,24 +813,24 @@ func TestSourceRenewalWaitingForLockSeesUnsavedToken(t *testing.T) {
 	src := pixie.NewSource(fetch, pixie.SourceOptions{Store: store, Now: clk.Now})
 	ctx := context.Background()
 	mustToken(t, src)
-	<-store.locking
-	<-store.unlocked
+	receive(t, store.locking, "the first renewal's Lock")
+	receive(t, store.unlocked, "the first renewal's Unlock")
 
 	clk.Advance(50 * time.Minute) // past the refresh point
 	hold.Store(true)
 	forced := make(chan error, 1)
 	go func() { _, err := src.ForceRefresh(ctx); forced <- err }()
-	<-store.locking
-	<-inFetch
+	receive(t, store.locking, "ForceRefresh's Lock")
+	receive(t, inFetch, "ForceRefresh's fetch")
 	mustToken(t, src) // starts the background refresh, which waits for the lock
-	<-store.locking
+	receive(t, store.locking, "the background refresh's Lock")
 	store.failSaves.Store(1)
 	close(gate)
-	if err := <-forced; err != nil {
+	if err := receive(t, forced, "ForceRefresh"); err != nil {
 		t.Fatal(err)
 	}
-	<-store.unlocked
-	<-store.unlocked
+	receive(t, store.unlocked, "ForceRefresh's Unlock")
+	receive(t, store.unlocked, "the background refresh's Unlock")
 	if got, want := rot.reuses, 0; got != want {
 		t.Errorf("refresh token reuses = %d, want %d", got, want)
 	}

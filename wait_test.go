@@ -1,6 +1,8 @@
 package pixie_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,4 +23,28 @@ func receive[T any](tb testing.TB, ch <-chan T, what string) T {
 	}
 	var zero T
 	return zero
+}
+
+// waitGroup waits for wg, failing the test when it is not done within
+// waitTimeout.
+func waitGroup(tb testing.TB, wg *sync.WaitGroup, what string) {
+	tb.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	receive(tb, done, what)
+}
+
+// await waits until ch is closed or ctx is done, for a wait in a goroutine
+// other than the test's (a fetch, a store call), which cannot fail the test
+// itself: the Source bounds ctx by its LockTTL.
+func await(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -133,12 +133,22 @@ func (e *env) devProvider() web.Provider {
 // providers.
 func (e *env) newApp(store web.SessionStore, opts ...web.Option) *app {
 	e.t.Helper()
+	return e.newAppAt("", store, opts...)
+}
+
+// newAppAt is newApp with the BaseURL baseURL ("": the app's own URL), for
+// replicas that serve one URL.
+func (e *env) newAppAt(baseURL string, store web.SessionStore, opts ...web.Option) *app {
+	e.t.Helper()
 	if store == nil {
 		store = e.sqliteStore()
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	a := &app{e: e, store: store, srv: srv, URL: "http://" + srv.Listener.Addr().String()}
-	base := []web.Option{web.BaseURL(a.URL), web.Store(store), web.Clock(e.clock.Now)}
+	if baseURL == "" {
+		baseURL = a.URL
+	}
+	base := []web.Option{web.BaseURL(baseURL), web.Store(store), web.Clock(e.clock.Now)}
 	if len(opts) == 0 {
 		opts = []web.Option{web.WithProvider(e.devProvider())}
 	}

@@ -342,7 +342,6 @@ func (a *app) sessionExists(id string) bool {
 
 const sessionCookie = "pixie-session"
 
-
 // httptestRecorder serves one request to h and returns the recorder.
 func httptestRecorder(h http.Handler, method, target string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()

@@ -390,7 +390,7 @@ func TestVerifyKeySetErrors(t *testing.T) {
 		serve http.HandlerFunc
 		want  string
 	}{
-		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }, "unexpected HTTP 503"},
+		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, "unexpected HTTP 503"},
 		{"not JSON", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>")) }, "not a JWK Set"},
 		{"no keys member", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"kty":"RSA"}`)) }, `no "keys" member`},
 		{"only unusable keys", func(w http.ResponseWriter, r *http.Request) {

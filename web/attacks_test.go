@@ -72,9 +72,13 @@ func TestReplayedCode(t *testing.T) {
 	a := e.newApp(nil)
 	b := newBrowser(t)
 	cb := b.callbackURL(a, "")
+	loginID := b.cookie(a, "pixie-login")
 	if r := b.get(cb.String()); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("callback: %d %s", r.StatusCode, r.body)
 	}
+	// The callback cleared the login cookie; a replay (a copied request, or a
+	// browser that kept the cookie) sends it again.
+	b.setCookie(a, "pixie-login", loginID)
 	r := b.get(cb.String())
 	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "no sign-in is in progress") {
 		t.Errorf("replayed callback: %d %s; want 400", r.StatusCode, r.body)

@@ -2,20 +2,13 @@ package sqlitestore_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,6 +21,7 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/internal/proctest"
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/sqlitestore"
 	"github.com/pixieauth/pixie/storetest"
@@ -43,14 +37,10 @@ import (
 const (
 	fleetEnv = "PIXIE_FLEET_CHILD"
 	fleetKey = "k"
-
-	// answerTimeout bounds the wait for any one message from a child or for
-	// the token server to settle.
-	answerTimeout = time.Minute
 )
 
-// childSpec configures a child. Mode is "tokens" (TestProcessesRefreshOncePerExpiry),
-// "rotate" (TestProcessesRotateWithoutReuse) or "crash" (TestProcessKilledDuringRefresh).
+// childSpec configures a child. Mode is "tokens" (TestProcessesRefreshOncePerExpiry)
+// or "rotate" (TestProcessesRotateWithoutReuse).
 type childSpec struct {
 	Mode         string
 	Store        string
@@ -58,7 +48,6 @@ type childSpec struct {
 	ClientID     string
 	ClientSecret string
 	Goroutines   int
-	LockTTL      time.Duration
 }
 
 func skipFleetInShort(t *testing.T) {
@@ -92,18 +81,18 @@ func TestProcessesRefreshOncePerExpiry(t *testing.T) {
 		all, ok := f.refreshes(0), f.refreshes(http.StatusOK)
 		tick := "tick " + strconv.FormatInt(clock.Now().UnixNano(), 10)
 		for _, c := range children {
-			c.send(t, tick)
+			c.Send(t, tick)
 		}
 		answers := make([]string, len(children))
 		for i, c := range children {
-			answers[i] = c.expect(t, "tokens ")
+			answers[i] = c.Expect(t, "tokens ")
 		}
 		f.front.await(t, "idle", func(fr *front) bool { return fr.active == 0 })
 
-		want := fmt.Sprintf("%s (%d callers)", fingerprint(f.stored(t).AccessToken), callers)
+		want := fmt.Sprintf("%s (%d callers)", proctest.Fingerprint(f.stored(t).AccessToken), callers)
 		for i, got := range answers {
 			if got != want {
-				t.Errorf("round %d: %s's callers got %s; want all on the stored token, %s", round, children[i].name, got, want)
+				t.Errorf("round %d: %s's callers got %s; want all on the stored token, %s", round, children[i].Name, got, want)
 			}
 		}
 		if got, want := f.refreshes(0)-all, wantRefreshes; got != want {
@@ -117,10 +106,10 @@ func TestProcessesRefreshOncePerExpiry(t *testing.T) {
 		}
 	}
 	for _, c := range children {
-		c.send(t, "stop")
+		c.Send(t, "stop")
 	}
 	for _, c := range children {
-		c.finish(t)
+		c.Finish(t)
 	}
 	t.Logf("%d rounds: %d processes × %d callers each, %d refreshes in all", rounds, procs, callers, f.refreshes(0))
 }
@@ -136,40 +125,40 @@ func TestProcessesRotateWithoutReuse(t *testing.T) {
 	children := f.spawn(t, procs, childSpec{Mode: "rotate", Goroutines: goroutines})
 	start := time.Now()
 	for _, c := range children {
-		c.send(t, "go")
+		c.Send(t, "go")
 	}
 
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(2 * answerTimeout)
+	deadline := time.After(2 * proctest.AnswerTimeout)
 	for f.refreshes(http.StatusOK) < target {
 		if failed := f.refreshes(0) - f.refreshes(http.StatusOK); failed > 0 {
 			t.Fatalf("after %d successful refreshes, %d refresh_token requests failed: a rotated-out refresh token was reused", f.refreshes(http.StatusOK), failed)
 		}
 		for _, c := range children {
-			if c.exited() {
-				t.Fatalf("%s exited after %d refreshes in all: %v; its stderr:\n%s", c.name, f.refreshes(http.StatusOK), c.waitErr, c.stderr.String())
+			if c.Exited() {
+				t.Fatalf("%s exited after %d refreshes in all: %s", c.Name, f.refreshes(http.StatusOK), c.Status())
 			}
 		}
 		select {
 		case <-tick.C:
 		case <-deadline:
-			t.Fatalf("only %d of %d refreshes after %v", f.refreshes(http.StatusOK), target, 2*answerTimeout)
+			t.Fatalf("only %d of %d refreshes after %v", f.refreshes(http.StatusOK), target, 2*proctest.AnswerTimeout)
 		}
 	}
 	elapsed := time.Since(start)
 	for _, c := range children {
-		c.send(t, "stop")
+		c.Send(t, "stop")
 	}
 	sent := make([]int, len(children))
 	var forced int
 	for i, c := range children {
 		var n int
-		if _, err := fmt.Sscanf(c.expect(t, "done "), "requests=%d forced=%d", &sent[i], &n); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
+		if _, err := fmt.Sscanf(c.Expect(t, "done "), "requests=%d forced=%d", &sent[i], &n); err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
 		}
 		forced += n
-		c.finish(t)
+		c.Finish(t)
 	}
 	f.front.await(t, "idle", func(fr *front) bool { return fr.active == 0 })
 
@@ -195,84 +184,6 @@ func TestProcessesRotateWithoutReuse(t *testing.T) {
 	}
 	t.Logf("%d refreshes in %v (%.0f/s) for %d ForceRefresh calls; requests per process: %v",
 		ok, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds(), forced, sent)
-}
-
-// TestProcessKilledDuringRefresh kills a child with SIGKILL at random points
-// while it refreshes in a loop, and checks after every kill that the store opens
-// and holds one of the last two tokens the server issued, intact.
-//
-// It does not check that the stored token still refreshes: a kill after the
-// server rotated the refresh token but before the child saved the response
-// loses the new refresh token (only the server and the dead process saw it), and
-// the stored one, rotated out, is then refused. The store holds the previous
-// token, as it must; the test then logs in again to go on.
-func TestProcessKilledDuringRefresh(t *testing.T) {
-	skipFleetInShort(t)
-	const kills = 15
-	// The children's LockTTL, short since every kill costs up to one lease;
-	// still hundreds of times longer than a refresh.
-	const lockTTL = 1500 * time.Millisecond
-	f := newFleet(t, nil)
-	var kept, lost int
-	for i := range kills {
-		c := f.spawn(t, 1, childSpec{Mode: "crash", LockTTL: lockTTL})[0]
-		// Every third child dies at once, often while it waits for the lease
-		// of its killed predecessor; the others once they have refreshed one
-		// to three times.
-		if i%3 != 0 {
-			for range rand.N(3) + 1 {
-				c.expect(t, "refreshed ")
-			}
-		}
-		time.Sleep(rand.N(20 * time.Millisecond))
-		c.kill(t)
-		// Every request of the dead child has been answered once the
-		// server has closed all its connections.
-		f.front.await(t, "without connections", func(fr *front) bool { return fr.conns == 0 })
-
-		st, err := sqlitestore.Open(f.path, sqlitestore.WithKeySet(f.keys))
-		if err != nil {
-			t.Fatalf("after kill %d: opening the store: %v", i+1, err)
-		}
-		tok, ver, err := st.Load(t.Context(), fleetKey)
-		if err != nil {
-			st.Close()
-			t.Fatalf("after kill %d: loading the token: %v", i+1, err)
-		}
-		n, last := f.front.issuedIndex(tok), f.front.issuedCount()-1
-		switch n {
-		case last:
-			kept++
-		case last - 1:
-			lost++
-			// The server rotated the stored refresh token out: log in again,
-			// as a user would. No child runs, so the save needs no lock.
-			if _, err := st.Save(t.Context(), fleetKey, f.login(t), ver); err != nil {
-				st.Close()
-				t.Fatalf("after kill %d: saving a new login: %v", i+1, err)
-			}
-		default:
-			st.Close()
-			t.Fatalf("after kill %d: the stored token is not one of the last two the server issued (it is number %d of %d; -1: never issued)", i+1, n, last+1)
-		}
-		// The killed child usually held the lock: its lease must lapse
-		// within its ttl. Waiting for that here also keeps the next child's
-		// first renewal, whose LockTTL budget includes the wait for the
-		// lock, from spending that budget on a dead child's lease.
-		lctx, cancel := context.WithTimeout(t.Context(), 5*lockTTL)
-		lease, err := st.Lock(lctx, fleetKey, lockTTL)
-		cancel()
-		if err != nil {
-			st.Close()
-			t.Fatalf("after kill %d: the killed child's lock did not lapse: %v", i+1, err)
-		}
-		lease.Unlock(t.Context())
-		if err := st.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("%d kills: %d left the newest token stored, %d the previous one (a rotation lost with the process); %d refreshes in all",
-		kills, kept, lost, f.refreshes(http.StatusOK))
 }
 
 // TestHelperFleetChild is the body of the fleet tests' child processes; it
@@ -307,7 +218,7 @@ func runFleetChild(specJSON string) error {
 		Endpoint:     pixie.Endpoint{TokenURL: spec.TokenURL},
 		HTTPClient:   &http.Client{Transport: requests},
 	}
-	opt := pixie.SourceOptions{Store: st, Key: fleetKey, LockTTL: spec.LockTTL}
+	opt := pixie.SourceOptions{Store: st, Key: fleetKey}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	in := bufio.NewScanner(os.Stdin)
@@ -346,15 +257,15 @@ func runFleetChild(specJSON string) error {
 					default:
 					}
 					if _, err := src.ForceRefresh(ctx); err != nil {
-						die(fmt.Errorf("ForceRefresh: %w", err))
+						proctest.Die(fmt.Errorf("ForceRefresh: %w", err))
 					}
 					forced.Add(1)
 					tok, err := src.Token(ctx)
 					if err != nil {
-						die(fmt.Errorf("Token: %w", err))
+						proctest.Die(fmt.Errorf("Token: %w", err))
 					}
 					if !tok.Expiry.After(time.Now()) {
-						die(fmt.Errorf("Token returned a token that expired at %v", tok.Expiry))
+						proctest.Die(fmt.Errorf("Token returned a token that expired at %v", tok.Expiry))
 					}
 				}
 			})
@@ -366,27 +277,10 @@ func runFleetChild(specJSON string) error {
 		wg.Wait()
 		fmt.Printf("done requests=%d forced=%d\n", requests.n.Load(), forced.Load())
 		return nil
-	case "crash":
-		src := cfg.RefreshSource(opt)
-		fmt.Println("ready")
-		for i := 1; ; i++ {
-			if _, err := src.ForceRefresh(ctx); err != nil {
-				return fmt.Errorf("refresh %d: %w", i, err)
-			}
-			if i <= 3 { // the test waits for at most three
-				fmt.Println("refreshed", i)
-			}
-		}
 	default:
 		return fmt.Errorf("unknown mode %q", spec.Mode)
 	}
 	return in.Err()
-}
-
-// die ends a child from any goroutine.
-func die(err error) {
-	fmt.Fprintf(os.Stderr, "fleet child: %v\n", err)
-	os.Exit(1)
 }
 
 // callAll calls token from n goroutines released at once, and tallies what they
@@ -403,7 +297,7 @@ func callAll(ctx context.Context, n int, token func(context.Context) (*pixie.Tok
 				results[i] = "error: " + err.Error()
 				return
 			}
-			results[i] = fingerprint(tok.AccessToken)
+			results[i] = proctest.Fingerprint(tok.AccessToken)
 		})
 	}
 	close(start)
@@ -417,12 +311,6 @@ func callAll(ctx context.Context, n int, token func(context.Context) (*pixie.Tok
 		parts = append(parts, fmt.Sprintf("%s (%d callers)", r, tally[r]))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// fingerprint names a secret without revealing it: the start of its SHA-256.
-func fingerprint(s pixie.Secret) string {
-	sum := sha256.Sum256([]byte(s.Reveal()))
-	return hex.EncodeToString(sum[:6])
 }
 
 // fakeClock is a clock the test sets; the children's copies follow the
@@ -473,32 +361,14 @@ func newFleet(t *testing.T, now func() time.Time) *fleet {
 	// Without keep-alive, the parent holds no connection to the front server.
 	tr := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	f.cfg.HTTPClient = &http.Client{Transport: tr, Timeout: answerTimeout}
+	f.cfg.HTTPClient = &http.Client{Transport: tr, Timeout: proctest.AnswerTimeout}
 	f.cfg.Scopes = []string{"offline_access"}
 	f.cfg.Now = now
 	f.keys = mustKeySet(t, f.key)
 	f.path = filepath.Join(t.TempDir(), "tokens.db")
 	f.store = mustOpen(t, f.path, sqlitestore.WithKeySet(f.keys))
-	storetest.MustSave(t, f.store, fleetKey, f.login(t), 0)
+	storetest.MustSave(t, f.store, fleetKey, proctest.Login(t, f.dev, f.cfg), 0)
 	return f
-}
-
-// login runs the authorization code flow and returns a token with a refresh
-// token.
-func (f *fleet) login(t *testing.T) *pixie.Token {
-	t.Helper()
-	ar, err := f.cfg.NewAuthRequest(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := f.cfg.HandleCallback(t.Context(), ar, f.dev.Authorize(t, ar.URL).Query())
-	if err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	if tok.RefreshToken.IsZero() {
-		t.Fatal("login: the server issued no refresh token")
-	}
-	return tok
 }
 
 // stored returns the token in the store.
@@ -515,210 +385,49 @@ func (f *fleet) refreshes(status int) int {
 }
 
 // spawn starts n children with spec and waits until each is ready.
-func (f *fleet) spawn(t *testing.T, n int, spec childSpec) []*fleetChild {
+func (f *fleet) spawn(t *testing.T, n int, spec childSpec) []*proctest.Child {
 	t.Helper()
 	spec.Store, spec.TokenURL = f.path, f.cfg.Endpoint.TokenURL
 	spec.ClientID, spec.ClientSecret = f.cfg.ClientID, f.cfg.ClientSecret.Reveal()
-	children := make([]*fleetChild, n)
-	for i := range children {
-		f.started++
-		children[i] = startChild(t, fmt.Sprintf("child %d", f.started), spec, f.key)
-	}
-	for _, c := range children {
-		c.expect(t, "ready")
-	}
-	return children
-}
-
-// fleetChild is a running child process.
-type fleetChild struct {
-	name    string
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	lines   chan string   // its stdout, closed at the end
-	done    chan struct{} // closed once it is reaped
-	waitErr error         // set before done is closed
-	stderr  syncBuffer
-}
-
-// startChild starts this test binary as a fleet child. The child is killed and
-// reaped when the test ends, whatever its outcome.
-func startChild(t *testing.T, name string, spec childSpec, key seal.Key) *fleetChild {
-	t.Helper()
 	js, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &fleetChild{name: name, lines: make(chan string, 16), done: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperFleetChild$")
-	c.cmd.Env = append(os.Environ(), fleetEnv+"="+string(js), seal.EnvVar+"="+key.Reveal())
-	c.cmd.Stderr = &c.stderr
-	c.cmd.WaitDelay = 10 * time.Second
-	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+	children := make([]*proctest.Child, n)
+	for i := range children {
+		f.started++
+		children[i] = proctest.Start(t, fmt.Sprintf("child %d", f.started), "TestHelperFleetChild",
+			fleetEnv+"="+string(js), seal.EnvVar+"="+f.key.Reveal())
 	}
-	stdout, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range children {
+		c.Expect(t, "ready")
 	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		for sc := bufio.NewScanner(stdout); sc.Scan(); {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-		c.waitErr = c.cmd.Wait() // after the last read, as os/exec requires
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		c.cmd.Process.Kill() // an error means it has exited already
-		for range c.lines {
-		}
-		<-c.done
-	})
-	return c
-}
-
-func (c *fleetChild) send(t *testing.T, msg string) {
-	t.Helper()
-	if _, err := io.WriteString(c.stdin, msg+"\n"); err != nil {
-		t.Fatalf("telling %s %q: %v; %s", c.name, msg, err, c.status())
-	}
-}
-
-// expect returns the rest of the child's next line, which must start with prefix.
-func (c *fleetChild) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	var (
-		line string
-		ok   bool
-	)
-	select {
-	case line, ok = <-c.lines:
-	case <-time.After(answerTimeout):
-		t.Fatalf("%s did not say %q within %v; %s", c.name, prefix, answerTimeout, c.status())
-	}
-	if !ok {
-		<-c.done
-		t.Fatalf("%s exited while the test waited for %q; %s", c.name, prefix, c.status())
-	}
-	rest, found := strings.CutPrefix(line, prefix)
-	if !found {
-		t.Fatalf("%s said %q, want %q...", c.name, line, prefix)
-	}
-	return rest
-}
-
-// exited reports whether the child has ended.
-func (c *fleetChild) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// finish waits for the child to exit, which it must do successfully.
-func (c *fleetChild) finish(t *testing.T) {
-	t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(answerTimeout):
-		t.Fatalf("%s did not exit within %v", c.name, answerTimeout)
-	}
-	if c.waitErr != nil {
-		t.Fatalf("%s: %s", c.name, c.status())
-	}
-}
-
-// kill kills the child with SIGKILL (os.Process.Kill) and reaps it; it must
-// not have ended by itself before.
-func (c *fleetChild) kill(t *testing.T) {
-	t.Helper()
-	c.cmd.Process.Kill()
-	for range c.lines {
-	}
-	<-c.done
-	if c.cmd.ProcessState.Exited() {
-		t.Fatalf("%s ended before it was killed: %s", c.name, c.status())
-	}
-}
-
-// status describes how the child ended, with its stderr; call it after done.
-func (c *fleetChild) status() string {
-	if !c.exited() {
-		return "stderr so far:\n" + c.stderr.String()
-	}
-	return fmt.Sprintf("exit: %v; stderr:\n%s", c.waitErr, c.stderr.String())
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return children
 }
 
 // front serves the devserver's endpoints to the children and the parent's
-// client, and keeps track of them: the requests and connections open, and the
-// fingerprints of every token the server issued, in order.
+// client, and counts the requests being served, so that the test can wait until
+// every request has been answered and counted.
 type front struct {
 	dev *devservertest.Server
 	ts  *httptest.Server
 
 	mu      sync.Mutex
-	changed chan struct{} // closed, and replaced, whenever the counts change
+	changed chan struct{} // closed, and replaced, whenever the count changes
 	active  int           // requests being served
-	conns   int           // connections open
-	issued  []string      // access and refresh token fingerprints of each token response
 }
 
 func newFront(t *testing.T, dev *devservertest.Server) *front {
 	fr := &front{dev: dev, changed: make(chan struct{})}
-	fr.ts = httptest.NewUnstartedServer(fr)
-	fr.ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			fr.update(func() { fr.conns++ })
-		case http.StateClosed, http.StateHijacked:
-			fr.update(func() { fr.conns-- })
-		}
-	}
-	fr.ts.Start()
+	fr.ts = httptest.NewServer(fr)
 	t.Cleanup(fr.ts.Close)
 	return fr
 }
 
 func (fr *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fr.update(func() { fr.active++ })
-	tw := &teeWriter{ResponseWriter: w}
-	fr.dev.ServeHTTP(tw, r)
-	var resp struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	issued := r.URL.Path == "/token" && tw.status == http.StatusOK &&
-		json.Unmarshal(tw.body.Bytes(), &resp) == nil && resp.RefreshToken != ""
-	fr.update(func() {
-		fr.active--
-		if issued {
-			fr.issued = append(fr.issued, pairPrint(pixie.NewSecret(resp.AccessToken), pixie.NewSecret(resp.RefreshToken)))
-		}
-	})
+	defer fr.update(func() { fr.active-- })
+	fr.dev.ServeHTTP(w, r)
 }
 
 func (fr *front) update(change func()) {
@@ -732,7 +441,7 @@ func (fr *front) update(change func()) {
 // await waits until cond holds; what describes it in the failure.
 func (fr *front) await(t *testing.T, what string, cond func(*front) bool) {
 	t.Helper()
-	timeout := time.After(answerTimeout)
+	timeout := time.After(proctest.AnswerTimeout)
 	for {
 		fr.mu.Lock()
 		ok, changed := cond(fr), fr.changed
@@ -743,48 +452,7 @@ func (fr *front) await(t *testing.T, what string, cond func(*front) bool) {
 		select {
 		case <-changed:
 		case <-timeout:
-			t.Fatalf("the token server was not %s after %v", what, answerTimeout)
+			t.Fatalf("the token server was not %s after %v", what, proctest.AnswerTimeout)
 		}
 	}
 }
-
-// issuedIndex returns the position of tok among the tokens issued, or -1.
-func (fr *front) issuedIndex(tok *pixie.Token) int {
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	return slices.Index(fr.issued, pairPrint(tok.AccessToken, tok.RefreshToken))
-}
-
-func (fr *front) issuedCount() int {
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	return len(fr.issued)
-}
-
-func pairPrint(access, refresh pixie.Secret) string {
-	return fingerprint(access) + "/" + fingerprint(refresh)
-}
-
-// teeWriter keeps a copy of a response.
-type teeWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *teeWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *teeWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.body.Write(p)
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

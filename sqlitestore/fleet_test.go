@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,7 +235,7 @@ func runFleetChild(specJSON string) error {
 				return fmt.Errorf("unexpected message %q", in.Text())
 			}
 			clock.ns.Store(ns)
-			fmt.Println("tokens " + callAll(ctx, spec.Goroutines, src.Token))
+			fmt.Println("tokens " + proctest.CallAll(ctx, spec.Goroutines, src.Token))
 		}
 	case "rotate":
 		src := cfg.RefreshSource(opt)
@@ -281,36 +279,6 @@ func runFleetChild(specJSON string) error {
 		return fmt.Errorf("unknown mode %q", spec.Mode)
 	}
 	return in.Err()
-}
-
-// callAll calls token from n goroutines released at once, and tallies what they
-// got: "<fingerprint> (<n> callers)" for each token, and the errors.
-func callAll(ctx context.Context, n int, token func(context.Context) (*pixie.Token, error)) string {
-	results := make([]string, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			tok, err := token(ctx)
-			if err != nil {
-				results[i] = "error: " + err.Error()
-				return
-			}
-			results[i] = proctest.Fingerprint(tok.AccessToken)
-		})
-	}
-	close(start)
-	wg.Wait()
-	tally := map[string]int{}
-	for _, r := range results {
-		tally[r]++
-	}
-	var parts []string
-	for _, r := range slices.Sorted(maps.Keys(tally)) {
-		parts = append(parts, fmt.Sprintf("%s (%d callers)", r, tally[r]))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // fakeClock is a clock the test sets; the children's copies follow the

@@ -16,6 +16,7 @@ import (
 type authRequest struct {
 	id            string
 	csrf          string // the token the next form post must carry; single use
+	binding       string // the browser the forms are rendered for: see bindForm
 	client        *Client
 	redirectURI   string
 	redirectGiven bool
@@ -71,10 +72,11 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case req.prompt == "none":
 		s.redirectError(w, r, req, oauthError(pixie.ErrConsentRequired, "consent is required and prompt=none"))
 	case sess != nil && req.prompt != "login":
-		req.user, req.authTime = sess.user, sess.authTime
+		req.user, req.authTime, req.binding = sess.user, sess.authTime, sessionBinding(sess)
 		s.renderConsent(w, s.storeAuthRequest(req))
 	default:
-		s.renderLogin(w, s.storeAuthRequest(req), "")
+		req.binding = s.bindForm(w, r)
+		s.renderLogin(w, s.storeAuthRequest(req), nil)
 	}
 }
 
@@ -196,9 +198,10 @@ func (s *Server) storeAuthRequest(req *authRequest) *authRequest {
 }
 
 // pendingRequest returns a copy of the authorization request a login or consent
-// form was posted for, after checking and consuming its csrf_token.
+// form was posted for, after checking and consuming its csrf_token, which must
+// come from the browser the form was rendered for.
 func (s *Server) pendingRequest(r *http.Request, form url.Values) (*authRequest, *pixie.Error) {
-	now := s.now()
+	now, binding := s.now(), s.formBinding(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req, ok := s.authReqs[form.Get("request_id")]
@@ -206,21 +209,19 @@ func (s *Server) pendingRequest(r *http.Request, form url.Values) (*authRequest,
 		return nil, oauthError(pixie.ErrInvalidRequest, "unknown or expired authorization request; start again from the client")
 	}
 	setClient(r, req.client.ID)
-	if req.csrf == "" || subtle.ConstantTimeCompare([]byte(req.csrf), []byte(form.Get("csrf_token"))) != 1 {
-		return nil, oauthError(pixie.ErrInvalidRequest, "invalid csrf_token; reload the page")
+	if req.csrf == "" || subtle.ConstantTimeCompare([]byte(req.csrf), []byte(form.Get("csrf_token"))) != 1 || !sameBinding(req.binding, binding) {
+		return nil, oauthError(pixie.ErrInvalidRequest, "invalid csrf_token, or a form shown to another browser; start again from the application")
 	}
 	req.csrf = randomString(16)
 	snapshot := *req
 	return &snapshot, nil
 }
 
-func (s *Server) renderLogin(w http.ResponseWriter, req *authRequest, msg string) {
-	status := http.StatusOK
-	if msg != "" {
-		status = http.StatusUnauthorized
-	}
-	render(w, status, "login", page{Title: "Sign in", Error: msg, Action: pathLogin, RequestID: req.id,
-		CSRF: req.csrf, ClientName: req.client.displayName()})
+// renderLogin shows the login page with the message of err, if any: 401 for a
+// wrong password, 429 for a locked-out user.
+func (s *Server) renderLogin(w http.ResponseWriter, req *authRequest, err error) {
+	p := page{Title: "Sign in", Action: pathLogin, RequestID: req.id, CSRF: req.csrf, ClientName: req.client.displayName()}
+	render(w, pageStatus(err, http.StatusUnauthorized, &p), "login", p)
 }
 
 func (s *Server) renderConsent(w http.ResponseWriter, req *authRequest) {
@@ -238,9 +239,8 @@ func (c *Client) displayName() string {
 // pendingForm parses a POST from the login or consent page and finds the
 // authorization request it continues. On failure it has shown an error page.
 func (s *Server) pendingForm(w http.ResponseWriter, r *http.Request) (url.Values, *authRequest, bool) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		errorPage(w, r, err.(*pixie.Error)) // parseForm fails only with *pixie.Error
+	form, ok := s.formPost(w, r)
+	if !ok {
 		return nil, nil, false
 	}
 	req, perr := s.pendingRequest(r, form)
@@ -257,17 +257,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u := s.checkPassword(form.Get("username"), form.Get("password"))
-	if u == nil {
-		s.renderLogin(w, req, "Wrong username or password.")
+	u, err := s.checkPassword(form.Get("username"), form.Get("password"))
+	if err != nil {
+		s.renderLogin(w, req, err)
 		return
 	}
 	now := s.now()
-	s.startSession(w, u, now)
-	req.user, req.authTime = u, now
+	// The consent form is bound to the new session, which the browser holds
+	// from this answer on.
+	sess := s.startSession(w, u, now)
+	req.user, req.authTime, req.binding = u, now, sessionBinding(sess)
 	s.mu.Lock()
 	if stored := s.authReqs[req.id]; stored != nil {
-		stored.user, stored.authTime = u, now
+		stored.user, stored.authTime, stored.binding = u, now, req.binding
 	}
 	s.mu.Unlock()
 	s.renderConsent(w, req)
@@ -292,15 +294,34 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkPassword returns the user with these credentials, or nil.
-func (s *Server) checkPassword(username, password string) *User {
+// errWrongPassword refuses a sign-in.
+const errWrongPassword = userError("Wrong username or password.")
+
+// checkPassword returns the user with these credentials, errWrongPassword, or
+// tooManyGuesses for a user name locked out by maxGuesses wrong passwords
+// within guessWindow: then every password is refused for guessLockout, the
+// right one too, so that guessing goes no further. A right password clears the
+// count. The limit holds on every page and grant that takes a password.
+func (s *Server) checkPassword(username, password string) (*User, error) {
+	now := s.now()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	u := s.users[username]
-	s.mu.Unlock()
-	if u == nil || subtle.ConstantTimeCompare([]byte(u.Password.Reveal()), []byte(password)) != 1 {
-		return nil
+	if u == nil {
+		return nil, errWrongPassword
 	}
-	return u
+	key := passwordGuessKey(username)
+	if err := s.lockedOutLocked(key, guessedPasswords, now); err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(u.Password.Reveal()), []byte(password)) != 1 {
+		if err := s.missLocked(key, guessedPasswords, now); err != nil {
+			return nil, err
+		}
+		return nil, errWrongPassword
+	}
+	delete(s.guesses, key)
+	return u, nil
 }
 
 // redirectCode issues an authorization code for req and user and redirects to the

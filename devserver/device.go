@@ -3,7 +3,6 @@ package devserver
 import (
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -102,13 +101,13 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		code := r.URL.Query().Get("user_code")
 		if s.opts.AutoApprove && code != "" {
 			if err := s.decideDevice(code, s.firstUser(), true); err != nil {
-				s.renderDevice(w, r, code, err)
+				s.renderDevice(w, r, nil, code, err)
 				return
 			}
 			render(w, http.StatusOK, "device", page{Title: "Device approved", Done: "The device is approved; return to it."})
 			return
 		}
-		s.renderDevice(w, r, code, nil)
+		s.renderDevice(w, r, s.session(r), code, nil)
 	case http.MethodPost:
 		s.postDevice(w, r)
 	default:
@@ -116,66 +115,90 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// renderDevice shows the verification page with a fresh form and the message of
-// err, if any: 429 for a user locked out by tooManyCodes, 400 for other errors.
-func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, userCode string, err error) {
+// formToken is a csrf_token of the device page.
+type formToken struct {
+	binding string // see bindForm
+	expiry  time.Time
+}
+
+// renderDevice shows the verification page with a fresh form, for sess (nil
+// when the browser is not signed in), with the message of err, if any: 429 for
+// a user locked out by tooManyGuesses, 400 for other errors.
+//
+// Without an error, a signed-in user's page names the client of the user code
+// and the scopes it asks for, so the user sees what asks for access before
+// approving (RFC 8628 section 5.4). Only a signed-in user's page does, and an
+// unknown code counts as a wrong one (see enterUserCode): otherwise the page
+// would tell anyone, as often as asked, which codes are live.
+func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, sess *session, userCode string, err error) {
+	binding := ""
+	if sess != nil {
+		binding = sessionBinding(sess)
+	} else {
+		binding = s.bindForm(w, r)
+	}
 	csrf := randomString(16)
 	now := s.now()
+	p := page{Title: "Connect a device", Action: pathDevice, CSRF: csrf, UserCode: userCode}
 	s.mu.Lock()
-	for k, exp := range s.formTokens {
-		if !now.Before(exp) {
+	for k, t := range s.formTokens {
+		if !now.Before(t.expiry) {
 			delete(s.formTokens, k)
 		}
 	}
-	s.formTokens[csrf] = now.Add(authRequestTTL)
-	p := page{Title: "Connect a device", Action: pathDevice, CSRF: csrf, UserCode: userCode}
-	// Name the client and its scopes for a known code, so the user sees what
-	// asks for access before approving (RFC 8628 section 5.4).
-	if rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]; rec != nil && !rec.decided && now.Before(rec.expiry) {
-		p.ClientName, p.Scope = s.clients[rec.clientID].displayName(), rec.scope
-	}
-	s.mu.Unlock()
-	if sess := s.session(r); sess != nil {
-		p.Username = sess.user.Username
-	}
-	status := http.StatusOK
-	if err != nil {
-		p.Error, status = err.Error(), http.StatusBadRequest
-		if errors.As(err, new(tooManyCodes)) {
-			status = http.StatusTooManyRequests
+	s.formTokens[csrf] = formToken{binding: binding, expiry: now.Add(authRequestTTL)}
+	if sess != nil && err == nil && userCode != "" {
+		var rec *deviceRecord
+		if rec, err = s.lookUpUserCodeLocked(userCode, sess.user, now); err == nil {
+			p.ClientName, p.Scope = s.clients[rec.clientID].displayName(), rec.scope
 		}
 	}
-	render(w, status, "device", p)
+	s.mu.Unlock()
+	if sess != nil {
+		p.Username = sess.user.Username
+	}
+	render(w, pageStatus(err, http.StatusBadRequest, &p), "device", p)
 }
 
+// postDevice takes the verification form. With "action" approve or deny it
+// records the decision; with any other action (the page's Continue button) it
+// only signs the user in and shows the page again, naming the client.
 func (s *Server) postDevice(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(w, r)
-	if err != nil {
-		errorPage(w, r, err.(*pixie.Error))
+	form, ok := s.formPost(w, r)
+	if !ok {
 		return
 	}
 	now := s.now()
+	csrf := form.Get("csrf_token")
 	s.mu.Lock()
-	exp, ok := s.formTokens[form.Get("csrf_token")]
-	delete(s.formTokens, form.Get("csrf_token"))
+	t, ok := s.formTokens[csrf]
+	delete(s.formTokens, csrf)
 	s.mu.Unlock()
 	code := form.Get("user_code")
-	if !ok || !now.Before(exp) {
-		s.renderDevice(w, r, code, deviceError("The form expired; submit it again."))
+	sess := s.session(r)
+	if !ok || !now.Before(t.expiry) || !sameBinding(t.binding, s.formBinding(r)) {
+		s.renderDevice(w, r, sess, code, userError("The form expired or was shown to another browser; submit it again."))
 		return
 	}
-	var user *User
-	if sess := s.session(r); sess != nil {
-		user = sess.user
-	} else if user = s.checkPassword(form.Get("username"), form.Get("password")); user == nil {
-		s.renderDevice(w, r, code, deviceError("Wrong username or password."))
-		return
-	} else {
-		s.startSession(w, user, now)
+	if sess == nil {
+		user, err := s.checkPassword(form.Get("username"), form.Get("password"))
+		if err != nil {
+			s.renderDevice(w, r, nil, code, err)
+			return
+		}
+		sess = s.startSession(w, user, now)
 	}
-	approve := form.Get("action") == "approve"
-	if err := s.enterUserCode(code, user, approve); err != nil {
-		s.renderDevice(w, r, code, err)
+	var approve bool
+	switch form.Get("action") {
+	case "approve":
+		approve = true
+	case "deny":
+	default:
+		s.renderDevice(w, r, sess, code, nil)
+		return
+	}
+	if err := s.enterUserCode(code, sess.user, approve); err != nil {
+		s.renderDevice(w, r, sess, code, err)
 		return
 	}
 	done := "The device is approved; return to it."
@@ -185,62 +208,42 @@ func (s *Server) postDevice(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, "device", page{Title: "Connect a device", Done: done})
 }
 
-// Limits on guessing user codes on the verification page (RFC 8628 section 5.1).
-const (
-	maxCodeGuesses   = 5                // wrong codes a user may enter within codeGuessWindow
-	codeGuessWindow  = 10 * time.Minute // counted from the first wrong code
-	codeGuessLockout = 15 * time.Minute // how long the user is then refused
-)
-
-// codeGuesses counts one user's wrong user codes.
-type codeGuesses struct {
-	since       time.Time // the first wrong code of the window
-	wrong       int
-	lockedUntil time.Time
-}
-
 // enterUserCode is decideDevice for a user code typed on the verification page,
-// limited against guessing (RFC 8628 section 5.1): maxCodeGuesses wrong codes
-// within codeGuessWindow refuse the user every code, right ones included, for
-// codeGuessLockout. The count is the signed-in user's, since every attempt
-// needs one: a fresh form or cookie does not reset it, and other users are not
-// affected. It has an entry per registered user at most. A right code clears it.
+// limited against guessing (RFC 8628 section 5.1): maxGuesses wrong codes
+// within guessWindow, entered or looked up, refuse the user every code, right
+// ones included, for guessLockout. The count is the signed-in user's, since
+// every attempt needs one: a fresh form or cookie does not reset it, and other
+// users are not affected. It has an entry per registered user at most. A right
+// code does not reset it: anyone can start a device authorization and enter its
+// code, which would otherwise buy maxGuesses more guesses each time.
 // The approval by URL of [Options.AutoApprove] is not limited: it approves
 // every code for the first user, whoever opens it.
 func (s *Server) enterUserCode(userCode string, user *User, approve bool) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.guesses[user.Subject]
-	if g != nil && now.Before(g.lockedUntil) {
-		return tooManyCodes{wait: g.lockedUntil.Sub(now)}
+	if _, err := s.lookUpUserCodeLocked(userCode, user, now); err != nil {
+		return err
 	}
-	err := s.decideDeviceLocked(userCode, user, approve, now)
-	if err == nil {
-		delete(s.guesses, user.Subject)
-		return nil
-	}
-	if g == nil || !g.lockedUntil.IsZero() || now.Sub(g.since) >= codeGuessWindow {
-		g = &codeGuesses{since: now}
-		s.guesses[user.Subject] = g
-	}
-	if g.wrong++; g.wrong >= maxCodeGuesses {
-		g.lockedUntil = now.Add(codeGuessLockout)
-		return tooManyCodes{wait: codeGuessLockout}
-	}
-	return err
+	return s.decideDeviceLocked(userCode, user, approve, now)
 }
 
-// tooManyCodes refuses a user who entered too many wrong user codes.
-type tooManyCodes struct{ wait time.Duration }
-
-func (e tooManyCodes) Error() string {
-	minutes := int((e.wait + time.Minute - 1) / time.Minute)
-	unit := "minutes"
-	if minutes == 1 {
-		unit = "minute"
+// lookUpUserCodeLocked returns the undecided device authorization of userCode
+// for user, counting an unknown code as a wrong guess (see enterUserCode).
+// s.mu must be held.
+func (s *Server) lookUpUserCodeLocked(userCode string, user *User, now time.Time) (*deviceRecord, error) {
+	key := codeGuessKey(user)
+	if err := s.lockedOutLocked(key, guessedCodes, now); err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("Too many wrong codes were entered; wait %d %s, then try again.", minutes, unit)
+	rec := s.liveDeviceLocked(userCode, now)
+	if rec == nil {
+		if err := s.missLocked(key, guessedCodes, now); err != nil {
+			return nil, err
+		}
+		return nil, errUnknownCode
+	}
+	return rec, nil
 }
 
 // decideDevice records the user's decision on the device authorization with the
@@ -254,18 +257,31 @@ func (s *Server) decideDevice(userCode string, user *User, approve bool) error {
 
 // decideDeviceLocked is decideDevice with s.mu held.
 func (s *Server) decideDeviceLocked(userCode string, user *User, approve bool, now time.Time) error {
-	rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]
-	if rec == nil || rec.decided || !now.Before(rec.expiry) {
-		return deviceError("Unknown, expired or already used code; check it and try again.")
+	rec := s.liveDeviceLocked(userCode, now)
+	if rec == nil {
+		return errUnknownCode
 	}
 	rec.decided, rec.approved, rec.user, rec.authTime = true, approve, user, now
 	return nil
 }
 
-// deviceError is a message for the verification page.
-type deviceError string
+// liveDeviceLocked returns the undecided, unexpired device authorization with
+// the given user code, or nil. s.mu must be held.
+func (s *Server) liveDeviceLocked(userCode string, now time.Time) *deviceRecord {
+	rec := s.devices[s.userCodes[normalizeUserCode(userCode)]]
+	if rec == nil || rec.decided || !now.Before(rec.expiry) {
+		return nil
+	}
+	return rec
+}
 
-func (e deviceError) Error() string { return string(e) }
+// errUnknownCode refuses a user code that names no live device authorization.
+const errUnknownCode = userError("Unknown, expired or already used code; check it and try again.")
+
+// userError is a message for the user on a page.
+type userError string
+
+func (e userError) Error() string { return string(e) }
 
 // grantDeviceCode polls for the tokens of a device authorization (RFC 8628
 // section 3.4): authorization_pending until the user decides, slow_down (and an

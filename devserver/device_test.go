@@ -80,17 +80,35 @@ func TestDeviceGrant(t *testing.T) {
 		wantError(t, poll(t, r.str("device_code")), http.StatusBadRequest, "expired_token")
 	})
 
-	t.Run("verification page names the client", func(t *testing.T) {
+	t.Run("verification page names the client to a signed-in user", func(t *testing.T) {
 		// RFC 8628 section 5.4: the user sees what asks for access before
-		// approving, which helps against remote phishing.
+		// approving, which helps against remote phishing. Only after signing
+		// in: otherwise the page would tell anyone which codes are live.
 		r := start(t)
-		page := get(t, srv, strings.TrimPrefix(r.str("verification_uri_complete"), srv.URL))
-		wantOK(t, page, http.StatusOK)
-		if !strings.Contains(page.raw, "<strong>device</strong> asks for access") || !strings.Contains(page.raw, "<code>openid</code>") {
-			t.Errorf("the verification page does not name the client and its scopes:\n%s", page.raw)
+		names := func(page *response) bool {
+			return strings.Contains(page.raw, "<strong>device</strong> asks for access") && strings.Contains(page.raw, "<code>openid</code>")
 		}
-		if unknown := get(t, srv, "/device?user_code=BCDF-GHJK"); strings.Contains(unknown.raw, "asks for access") {
-			t.Errorf("the page names a client for an unknown code")
+		b := newTab(t, srv)
+		page := b.get(t, r.str("verification_uri_complete"))
+		wantOK(t, page, http.StatusOK)
+		if names(page) || strings.Contains(page.raw, `value="approve"`) {
+			t.Errorf("the page names the client, or offers to approve, before the user signs in:\n%s", page.raw)
+		}
+		page = b.post(t, "/device", formOf("csrf_token", hidden(page, "csrf_token"), "user_code", r.str("user_code"),
+			"action", "continue", "username", srv.User.Username, "password", srv.User.Password.Reveal()))
+		wantOK(t, page, http.StatusOK)
+		if !names(page) || !strings.Contains(page.raw, `value="approve"`) {
+			t.Errorf("after signing in, the page does not name the client and its scopes, or offers no approval:\n%s", page.raw)
+		}
+		if page := b.get(t, r.str("verification_uri_complete")); !names(page) {
+			t.Errorf("a signed-in user's page does not name the client:\n%s", page.raw)
+		}
+		if unknown := b.get(t, "/device?user_code=BCDF-GHJK"); unknown.status != http.StatusBadRequest || strings.Contains(unknown.raw, "</strong> asks for access") {
+			t.Errorf("unknown code: HTTP %d, want 400 and no client named:\n%s", unknown.status, unknown.raw)
+		}
+		page = b.post(t, "/device", formOf("csrf_token", hidden(page, "csrf_token"), "user_code", r.str("user_code"), "action", "approve"))
+		if !strings.Contains(page.raw, `id="done"`) {
+			t.Errorf("approving from the page that names the client failed:\n%s", page.raw)
 		}
 	})
 
@@ -134,12 +152,14 @@ func TestDeviceCodeGuessing(t *testing.T) {
 		wantOK(t, r, http.StatusOK)
 		return r
 	}
-	// enter fills a fresh verification form as u, without a session cookie.
+	// enter fills a fresh verification form as u, in a new browser without a
+	// session cookie.
 	enter := func(t *testing.T, u devserver.User, code string) *response {
 		t.Helper()
-		page := get(t, srv, "/device")
+		b := newTab(t, srv)
+		page := b.get(t, "/device")
 		wantOK(t, page, http.StatusOK)
-		return post(t, srv, "/device", nil, formOf("csrf_token", between(page.raw, `name="csrf_token" value="`, `"`),
+		return b.post(t, "/device", formOf("csrf_token", hidden(page, "csrf_token"),
 			"user_code", code, "action", "approve", "username", u.Username, "password", u.Password.Reveal()))
 	}
 	wantPage := func(t *testing.T, r *response, status int, text string) {
@@ -168,9 +188,45 @@ func TestDeviceCodeGuessing(t *testing.T) {
 		wantPage(t, enter(t, srv.User, victim.str("user_code")), http.StatusOK, `id="done"`)
 		wantOK(t, poll(t, victim.str("device_code")), http.StatusOK)
 	})
+	t.Run("a right code does not reset the count", func(t *testing.T) {
+		// Anyone can start a device authorization and enter its code: if that
+		// reset the count, every code of one's own would buy more guesses.
+		clk.Advance(15 * time.Minute)
+		for i := range 4 {
+			wantPage(t, enter(t, mallory, fmt.Sprintf("BCDF-GHK%c", "KLMN"[i])), http.StatusBadRequest, "Unknown, expired or already used code")
+		}
+		wantPage(t, enter(t, mallory, start(t).str("user_code")), http.StatusOK, `id="done"`)
+		wantPage(t, enter(t, mallory, "BCDF-GHKP"), http.StatusTooManyRequests, locked)
+	})
 	t.Run("the lockout ends", func(t *testing.T) {
 		clk.Advance(15 * time.Minute)
 		r := start(t)
 		wantPage(t, enter(t, mallory, r.str("user_code")), http.StatusOK, `id="done"`)
 	})
+}
+
+// TestDeviceCodeLookups checks that opening the verification page with a user
+// code in the URL counts as entering it: a signed-in user who looks up wrong
+// codes is locked out like one who enters them, and the locked-out page names
+// no client even for a live code.
+func TestDeviceCodeLookups(t *testing.T) {
+	srv := devservertest.NewServer(t, withClock(newClock()), devservertest.WithAutoApprove(false))
+	victim := post(t, srv, "/device_authorization", &srv.Device, nil)
+	wantOK(t, victim, http.StatusOK)
+	b := newTab(t, srv)
+	page := b.get(t, "/device")
+	wantOK(t, b.post(t, "/device", formOf("csrf_token", hidden(page, "csrf_token"), "action", "continue",
+		"username", srv.User.Username, "password", srv.User.Password.Reveal())), http.StatusOK)
+	for i := range 4 {
+		if r := b.get(t, fmt.Sprintf("/device?user_code=BCDF-GHJ%c", "KLMN"[i])); r.status != http.StatusBadRequest {
+			t.Fatalf("lookup %d of a wrong code: HTTP %d, want 400", i+1, r.status)
+		}
+	}
+	if r := b.get(t, "/device?user_code=BCDF-GHJP"); r.status != http.StatusTooManyRequests || !strings.Contains(r.raw, "Too many wrong codes") {
+		t.Fatalf("fifth wrong lookup: HTTP %d, want 429 with the lockout message:\n%s", r.status, r.raw)
+	}
+	r := b.get(t, strings.TrimPrefix(victim.str("verification_uri_complete"), srv.URL))
+	if r.status != http.StatusTooManyRequests || strings.Contains(r.raw, "<strong>device</strong>") {
+		t.Errorf("live code while locked out: HTTP %d, want 429 without the client's name:\n%s", r.status, r.raw)
+	}
 }

@@ -203,8 +203,11 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, endpoint s
 }
 
 // handleAdmin serves the admin API: GET and PUT /admin/faults, POST
-// /admin/rotate-keys.
+// /admin/rotate-keys; with [Options.AdminToken], to requests that carry it.
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	if !requireToken(w, r, s.opts.AdminToken, "admin token") {
+		return
+	}
 	switch r.URL.Path {
 	case "/admin/faults":
 		switch r.Method {

@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -13,8 +14,11 @@ func (s *Server) grantPassword(r *http.Request, form url.Values, c *Client, jkt 
 	if !form.Has("username") || !form.Has("password") {
 		return nil, oauthError(pixie.ErrInvalidRequest, "username and password are required")
 	}
-	u := s.checkPassword(form.Get("username"), form.Get("password"))
-	if u == nil {
+	u, err := s.checkPassword(form.Get("username"), form.Get("password"))
+	if errors.As(err, new(tooManyGuesses)) {
+		return nil, oauthError(pixie.ErrInvalidGrant, "%v", err)
+	}
+	if err != nil {
 		return nil, oauthError(pixie.ErrInvalidGrant, "wrong username or password")
 	}
 	scope, err := requestedScope(form, c)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,7 +45,13 @@ func (r *response) str(key string) string { s, _ := r.body[key].(string); return
 // call sends a request and decodes a JSON answer.
 func call(t testing.TB, srv *devservertest.Server, req *http.Request) *response {
 	t.Helper()
-	resp, err := srv.HTTPClient().Do(req)
+	return send(t, srv.HTTPClient(), req)
+}
+
+// send sends req with client and decodes a JSON answer.
+func send(t testing.TB, client *http.Client, req *http.Request) *response {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
@@ -266,3 +273,59 @@ func formOf(kv ...string) url.Values {
 }
 
 func secret(s string) pixie.Secret { return pixie.NewSecret(s) }
+
+// tab is a browser tab on the server's pages: it keeps cookies, does not follow
+// redirects and sends the headers given to each request, such as the Origin
+// and Sec-Fetch-Site a browser adds.
+type tab struct {
+	srv    *devservertest.Server
+	client *http.Client
+}
+
+func newTab(t testing.TB, srv *devservertest.Server) *tab {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *srv.HTTPClient()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &tab{srv: srv, client: &c}
+}
+
+// get opens path (or an absolute URL on the server) with header pairs.
+func (b *tab) get(t testing.TB, path string, header ...string) *response {
+	t.Helper()
+	return b.do(t, http.MethodGet, path, nil, header)
+}
+
+// post submits form to path with header pairs.
+func (b *tab) post(t testing.TB, path string, form url.Values, header ...string) *response {
+	t.Helper()
+	return b.do(t, http.MethodPost, path, form, header)
+}
+
+func (b *tab) do(t testing.TB, method, path string, form url.Values, header []string) *response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.srv.URL+strings.TrimPrefix(path, b.srv.URL), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return send(t, b.client, req)
+}
+
+// hidden returns the value of a page's hidden input.
+func hidden(r *response, name string) string {
+	return between(r.raw, `name="`+name+`" value="`, `"`)
+}

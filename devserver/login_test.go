@@ -159,10 +159,10 @@ func TestSessionCookie(t *testing.T) {
 				}
 			})
 			u, _ := authURL(srv, srv.Public, nil)
-			page := get(t, srv, strings.TrimPrefix(u, srv.URL))
-			r := post(t, srv, "/login", nil, url.Values{"request_id": {between(page.raw, `name="request_id" value="`, `"`)},
-				"csrf_token": {between(page.raw, `name="csrf_token" value="`, `"`)},
-				"username":   {srv.User.Username}, "password": {srv.User.Password.Reveal()}})
+			b := newTab(t, srv)
+			page := b.get(t, u)
+			r := b.post(t, "/login", url.Values{"request_id": {hidden(page, "request_id")}, "csrf_token": {hidden(page, "csrf_token")},
+				"username": {srv.User.Username}, "password": {srv.User.Password.Reveal()}})
 			wantOK(t, r, http.StatusOK)
 			var session *http.Cookie
 			for _, c := range (&http.Response{Header: r.header}).Cookies() {

@@ -76,6 +76,16 @@ type Options struct {
 	// Call [Server.Close] when done.
 	StatePath string
 
+	// AdminToken, when set, is the bearer token (RFC 6750) that every request
+	// of the admin API (/admin/*) must carry. Without it the admin API needs
+	// no authentication, which is safe only on loopback.
+	AdminToken pixie.Secret
+	// RegistrationToken, when set, is the initial access token (RFC 7591
+	// section 3) that dynamic client registration requests must carry as a
+	// bearer token. Without it anyone who reaches the server may register
+	// clients, which is safe only on loopback.
+	RegistrationToken pixie.Secret
+
 	// Faults are injected from the start; change them later with
 	// [Server.SetFaults] or PUT /admin/faults.
 	Faults Faults

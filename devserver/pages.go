@@ -1,8 +1,10 @@
 package devserver
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/pixieauth/pixie"
 )
@@ -44,20 +46,20 @@ button{margin:1rem .5rem 0 0;padding:.4rem 1rem}.error{color:#b00020}.note{color
 
 {{define "device"}}{{template "head" .}}
 {{if .Done}}<p id="done">{{.Done}}</p>{{else}}
-{{if .ClientName}}{{template "asks" .}}{{end}}
-<p>Enter the code shown on your device{{if not .Username}} and sign in{{end}}.</p>
+{{if .ClientName}}{{template "asks" .}}{{else}}<p>Enter the code shown on your device{{if not .Username}} and sign in{{end}}; the next page names the application that asks for access.</p>{{end}}
 <form method="post" action="{{.Action}}" id="device">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <label for="user_code">Code</label><input type="text" id="user_code" name="user_code" value="{{.UserCode}}" autocomplete="off">
 {{if .Username}}<p>Signed in as <strong>{{.Username}}</strong>.</p>{{else}}
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username">
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password">{{end}}
-<button type="submit" name="action" value="approve">Allow</button>
-<button type="submit" name="action" value="deny">Deny</button>
+{{if .ClientName}}<button type="submit" name="action" value="approve">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button>{{else}}
+<button type="submit" name="action" value="continue">Continue</button>{{end}}
 </form>{{end}}{{template "foot" .}}{{end}}
 
 {{define "error"}}{{template "head" .}}
-<p>The request cannot be completed, and the client cannot be told safely, because its redirect URI is unknown.</p>
+<p>The request cannot be completed, and the application is not told.</p>
 {{template "foot" .}}{{end}}
 `))
 
@@ -86,11 +88,53 @@ func render(w http.ResponseWriter, status int, name string, p page) {
 	pages.ExecuteTemplate(w, name, p)
 }
 
+// pageStatus puts the message of err, if any, on p and returns the page's
+// status: 200 without error, 429 for a guesser locked out (tooManyGuesses),
+// otherwise wrong.
+func pageStatus(err error, wrong int, p *page) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	p.Error = err.Error()
+	if errors.As(err, new(tooManyGuesses)) {
+		return http.StatusTooManyRequests
+	}
+	return wrong
+}
+
 // errorPage tells the user about a request that cannot be redirected back to the
-// client (RFC 6749 section 4.1.2.1).
+// client (RFC 6749 section 4.1.2.1), with status 400.
 func errorPage(w http.ResponseWriter, r *http.Request, e *pixie.Error) {
+	errorPageStatus(w, r, http.StatusBadRequest, e)
+}
+
+// errorPageStatus is errorPage with another status.
+func errorPageStatus(w http.ResponseWriter, r *http.Request, status int, e *pixie.Error) {
 	if info := infoFrom(r); info != nil {
 		info.errorCode = e.Code
 	}
-	render(w, http.StatusBadRequest, "error", page{Title: "Invalid request", Error: e.Code + ": " + e.Description})
+	render(w, status, "error", page{Title: "Invalid request", Error: e.Code + ": " + e.Description})
+}
+
+// formPost parses a POST of one of the pages' forms, after refusing one sent
+// cross-origin, by a page of another site or of another port on this host
+// (which counts as the same site for SameSite cookies). The check is that of
+// [http.CrossOriginProtection]: with Sec-Fetch-Site, only same-origin and none
+// (the user's own action) pass; without it, the Origin header must name this
+// server (its Host, or the issuer's origin behind a proxy). A request with
+// neither header comes from a program such as [Browser] or from a browser too
+// old to send them, and passes: its csrf_token must still be the one rendered
+// for that browser. On failure formPost has shown an error page.
+func (s *Server) formPost(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if err := s.crossOrigin.Check(r); err != nil {
+		errorPageStatus(w, r, http.StatusForbidden, oauthError(pixie.ErrInvalidRequest,
+			"a form of another site or origin was posted here; open this server's page and submit its form"))
+		return nil, false
+	}
+	form, err := parseForm(w, r)
+	if err != nil {
+		errorPage(w, r, err.(*pixie.Error)) // parseForm fails only with *pixie.Error
+		return nil, false
+	}
+	return form, true
 }

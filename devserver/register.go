@@ -22,12 +22,15 @@ type registration struct {
 	JWKS                    *jose.JSONWebKeySet `json:"jwks,omitempty"`
 }
 
-// handleRegister serves dynamic client registration (RFC 7591 section 3). The
-// defaults are those of section 2: client_secret_basic and the authorization
-// code grant.
+// handleRegister serves dynamic client registration (RFC 7591 section 3), with
+// [Options.RegistrationToken] to requests that carry it. The defaults are
+// those of section 2: client_secret_basic and the authorization code grant.
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")
+		return
+	}
+	if !requireToken(w, r, s.opts.RegistrationToken, "initial access token") {
 		return
 	}
 	var m registration

@@ -25,6 +25,8 @@ type Server struct {
 	keys    *keyring
 	metrics *metrics
 	state   *stateDB // nil without Options.StatePath
+	// crossOrigin refuses the pages' forms posted from another origin.
+	crossOrigin *http.CrossOriginProtection
 
 	faultsMu sync.Mutex
 	faults   Faults
@@ -43,8 +45,8 @@ type Server struct {
 	pars       map[string]*parRecord
 	authReqs   map[string]*authRequest
 	sessions   map[string]*session
-	formTokens map[string]time.Time
-	guesses    map[string]*codeGuesses // wrong user codes, by user subject
+	formTokens map[string]formToken   // the device page's csrf tokens
+	guesses    map[string]*guessCount // wrong user codes and passwords; see codeGuessKey
 	dpopNonce  string
 	issued     int // codes and access tokens issued, for sweeping
 }
@@ -53,6 +55,10 @@ type Server struct {
 // absolute http(s) URL without query or fragment, or a client or user is invalid.
 func New(opts Options) (*Server, error) {
 	iss, err := checkIssuer(opts.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	crossOrigin, err := newCrossOrigin(iss)
 	if err != nil {
 		return nil, err
 	}
@@ -80,28 +86,29 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{
-		opts:       opts,
-		issuer:     iss,
-		logger:     opts.Logger,
-		keys:       keys,
-		state:      state,
-		metrics:    newMetrics(),
-		faults:     opts.Faults,
-		clients:    map[string]*Client{},
-		users:      map[string]*User{},
-		codes:      map[string]*codeRecord{},
-		access:     map[string]*accessRecord{},
-		refresh:    map[string]*refreshRecord{},
-		families:   map[string]*family{},
-		devices:    map[string]*deviceRecord{},
-		userCodes:  map[string]string{},
-		jtis:       map[string]time.Time{},
-		pars:       map[string]*parRecord{},
-		authReqs:   map[string]*authRequest{},
-		sessions:   map[string]*session{},
-		formTokens: map[string]time.Time{},
-		guesses:    map[string]*codeGuesses{},
-		dpopNonce:  randomString(16),
+		opts:        opts,
+		issuer:      iss,
+		logger:      opts.Logger,
+		keys:        keys,
+		state:       state,
+		metrics:     newMetrics(),
+		crossOrigin: crossOrigin,
+		faults:      opts.Faults,
+		clients:     map[string]*Client{},
+		users:       map[string]*User{},
+		codes:       map[string]*codeRecord{},
+		access:      map[string]*accessRecord{},
+		refresh:     map[string]*refreshRecord{},
+		families:    map[string]*family{},
+		devices:     map[string]*deviceRecord{},
+		userCodes:   map[string]string{},
+		jtis:        map[string]time.Time{},
+		pars:        map[string]*parRecord{},
+		authReqs:    map[string]*authRequest{},
+		sessions:    map[string]*session{},
+		formTokens:  map[string]formToken{},
+		guesses:     map[string]*guessCount{},
+		dpopNonce:   randomString(16),
 	}
 	if err := s.setup(); err != nil {
 		s.Close()
@@ -166,6 +173,21 @@ func checkIssuer(raw string) (string, error) {
 		return "", fmt.Errorf("devserver: issuer %s must be an http or https URL without user info, query or fragment (RFC 8414 section 2)", raw)
 	}
 	return strings.TrimSuffix(raw, "/"), nil
+}
+
+// newCrossOrigin returns the cross-origin check of the pages' forms, which
+// trusts the issuer's origin besides the request's Host, for a server behind a
+// proxy that rewrites Host.
+func newCrossOrigin(issuer string) (*http.CrossOriginProtection, error) {
+	u, err := url.Parse(issuer) // checked by checkIssuer
+	if err != nil {
+		return nil, err
+	}
+	c := http.NewCrossOriginProtection()
+	if err := c.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return nil, fmt.Errorf("devserver: issuer %s: %w", issuer, err)
+	}
+	return c, nil
 }
 
 // Issuer returns the issuer identifier.

@@ -80,7 +80,11 @@ func (s *Server) WriteBanner(w io.Writer) error {
 		fmt.Fprintf(&b, "  pixie token --issuer %s --client-id %s --client-secret-env CLIENT_SECRET --grant client_credentials -o json\n", s.issuer, clients[i].ID)
 		fmt.Fprintf(&b, "  curl -s -u '%s:<secret>' -d grant_type=client_credentials %s\n", clients[i].ID, s.url(pathToken))
 	}
-	fmt.Fprintf(&b, "  curl -s -X PUT -d '{\"rate_limit\":3}' %s\n", s.url("/admin/faults"))
+	auth := ""
+	if !s.opts.AdminToken.IsZero() {
+		auth = "-H 'Authorization: Bearer <admin token>' "
+	}
+	fmt.Fprintf(&b, "  curl -s %s-X PUT -d '{\"rate_limit\":3}' %s\n", auth, s.url("/admin/faults"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -182,19 +182,19 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestBanner(t *testing.T) {
-	srv := devservertest.NewServer(t)
+	srv := devservertest.NewServer(t, func(o *devserver.Options) { o.AdminToken = secret("admin-token") })
 	var b strings.Builder
 	if err := srv.WriteBanner(&b); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
 	for _, want := range []string{"development server: for development and tests, not for production", srv.URL, "confidential", "client_secret_basic",
-		"key-client", "private_key_jwt", "alice", "grant_type=client_credentials"} {
+		"key-client", "private_key_jwt", "alice", "grant_type=client_credentials", "curl -s -H 'Authorization: Bearer <admin token>' -X PUT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
 	}
-	for _, secret := range []string{"confidential-secret", "post-secret", "wonderland"} {
+	for _, secret := range []string{"confidential-secret", "post-secret", "wonderland", "admin-token"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("banner shows a secret:\n%s", out)
 		}

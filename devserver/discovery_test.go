@@ -140,7 +140,7 @@ func TestJWKSRotation(t *testing.T) {
 
 func headerKID(t testing.TB, token string) string {
 	t.Helper()
-	tok, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}

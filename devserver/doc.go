@@ -1,8 +1,8 @@
 // Package devserver is a local OAuth 2.0 authorization server and OpenID Connect
 // provider for development, demos and tests. It is a development server, not a
 // production IdP: it keeps its state in memory, generates its signing keys at start,
-// serves an unauthenticated admin API under /admin/ and is meant to listen on
-// loopback only.
+// serves an admin API under /admin/ that needs no authentication unless
+// [Options.AdminToken] is set, and is meant to listen on loopback only.
 //
 // It follows the RFCs strictly, because clients are tested against it and leniency
 // hides bugs:
@@ -38,11 +38,28 @@
 //     (or "error"), "state" and "iss" (RFC 9207).
 //   - GET /device (the verification URI) shows a form posting to /device the fields
 //     "user_code", "csrf_token", "action" ("approve" or "deny") and, without a
-//     session, "username" and "password". A user who enters five wrong codes
-//     within ten minutes is refused every code for fifteen minutes (HTTP 429),
-//     against guessing (RFC 8628 section 5.1); other users are not affected.
+//     session, "username" and "password". The page names the client of the code
+//     and its scopes (RFC 8628 section 5.4) only to a signed-in user: without a
+//     session its button posts action "continue", which signs in and shows the
+//     page again with the client named and Allow and Deny buttons. A program
+//     may still post "approve" or "deny" with the credentials at once. A user
+//     who enters, or opens the page with, five wrong codes within ten minutes is
+//     refused every code for fifteen minutes (HTTP 429), against guessing (RFC
+//     8628 section 5.1); other users are not affected.
 //
-// Every csrf_token is single use and is valid for the form it was rendered in.
+// Five wrong passwords for a user within ten minutes likewise refuse that user
+// every password, the right one included, for fifteen minutes (HTTP 429 on the
+// pages, invalid_grant from the password grant); a right password before that
+// clears the count. Counts are per user name, not per client address: on
+// loopback every client shares one.
+//
+// Every csrf_token is single use, valid for the form it was rendered in, and
+// only in the browser it was rendered for: the browser's session, or before
+// sign-in the cookie "pixie_devserver_browser", so a program filling the forms
+// must keep cookies. A form posted from another origin is refused with 403:
+// a Sec-Fetch-Site header other than same-origin or none, or an Origin header
+// other than the server's. Requests with neither header, from programs and
+// old browsers, are accepted (their csrf_token must still match).
 // With [Options.AutoApprove] the login and consent pages are skipped: /authorize
 // redirects at once with a code for the first user, and opening the verification
 // URI with a user_code approves that device for the first user.
@@ -51,7 +68,9 @@
 //
 // GET /admin/faults returns the injected [Faults] as JSON and PUT /admin/faults
 // replaces them; POST /admin/rotate-keys rotates the signing keys. The admin API
-// has no authentication: keep the server on loopback.
+// has no authentication unless [Options.AdminToken] is set, and dynamic client
+// registration none unless [Options.RegistrationToken] is: keep the server on
+// loopback, or set both.
 //
 // GET /metrics serves the counter pixie_devserver_requests_total, labelled with
 // endpoint, grant_type, client_id and status, in the Prometheus text format;

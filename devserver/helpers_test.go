@@ -320,6 +320,15 @@ func (b *tab) do(t testing.TB, method, path string, form url.Values, header []st
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			// As a proxy in front of the server would; the client's jar
+			// keys cookies by that host, so they are added here.
+			req.Host = header[i+1]
+			for _, c := range b.client.Jar.Cookies(req.URL) {
+				req.AddCookie(c)
+			}
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	return send(t, b.client, req)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
@@ -187,4 +188,67 @@ func between(s, start, end string) string {
 	_, after, _ := strings.Cut(s, start)
 	v, _, _ := strings.Cut(after, end)
 	return v
+}
+
+// TestPasswordGuessing checks the limit on wrong passwords: five within ten
+// minutes lock that user name out of every sign-in (login page, device page,
+// password grant) for fifteen minutes, the right password included, while
+// other users sign in; a right password before the limit clears the count.
+func TestPasswordGuessing(t *testing.T) {
+	clk := newClock()
+	bob := devserver.User{Username: "bob", Password: secret("builder")}
+	srv := devservertest.NewServer(t, withClock(clk), devservertest.WithAutoApprove(false), func(o *devserver.Options) {
+		o.Users = append(o.Users, bob)
+		o.EnablePassword = true
+	})
+	// signIn fills a fresh login page in a new browser.
+	signIn := func(t *testing.T, username, password string) *response {
+		t.Helper()
+		b := newTab(t, srv)
+		u, _ := authURL(srv, srv.Public, nil)
+		page := b.get(t, u)
+		return b.post(t, "/login", url.Values{"request_id": {hidden(page, "request_id")}, "csrf_token": {hidden(page, "csrf_token")},
+			"username": {username}, "password": {password}})
+	}
+	want := func(t *testing.T, r *response, status int, text string) {
+		t.Helper()
+		if r.status != status || !strings.Contains(r.raw, text) {
+			t.Fatalf("got HTTP %d:\n%s\nwant HTTP %d with %q", r.status, r.raw, status, text)
+		}
+	}
+	const wrong, locked = "Wrong username or password", "Too many wrong passwords"
+	alice := srv.User
+
+	for range 4 {
+		want(t, signIn(t, alice.Username, "guess"), http.StatusUnauthorized, wrong)
+	}
+	want(t, signIn(t, alice.Username, "guess"), http.StatusTooManyRequests, locked)
+	t.Run("the right password is refused while locked out", func(t *testing.T) {
+		want(t, signIn(t, alice.Username, alice.Password.Reveal()), http.StatusTooManyRequests, locked)
+	})
+	t.Run("the device page and the password grant share the count", func(t *testing.T) {
+		b := newTab(t, srv)
+		page := b.get(t, "/device")
+		want(t, b.post(t, "/device", formOf("csrf_token", hidden(page, "csrf_token"), "action", "continue",
+			"username", alice.Username, "password", alice.Password.Reveal())), http.StatusTooManyRequests, locked)
+		r := post(t, srv, "/token", &srv.Confidential, formOf("grant_type", "password", "username", alice.Username, "password", alice.Password.Reveal()))
+		wantError(t, r, http.StatusBadRequest, "invalid_grant")
+		if !strings.Contains(r.str("error_description"), locked) {
+			t.Errorf("error_description = %q, want the lockout", r.str("error_description"))
+		}
+	})
+	t.Run("other users are not affected", func(t *testing.T) {
+		want(t, signIn(t, bob.Username, bob.Password.Reveal()), http.StatusOK, `id="consent"`)
+	})
+	t.Run("a right password clears the count", func(t *testing.T) {
+		for range 4 {
+			want(t, signIn(t, bob.Username, "guess"), http.StatusUnauthorized, wrong)
+		}
+		want(t, signIn(t, bob.Username, bob.Password.Reveal()), http.StatusOK, `id="consent"`)
+		want(t, signIn(t, bob.Username, "guess"), http.StatusUnauthorized, wrong)
+	})
+	t.Run("the lockout ends", func(t *testing.T) {
+		clk.Advance(15 * time.Minute)
+		want(t, signIn(t, alice.Username, alice.Password.Reveal()), http.StatusOK, `id="consent"`)
+	})
 }

@@ -39,6 +39,12 @@ type Config struct {
 	RedirectURL string
 	// Scopes are requested when a grant is not given other scopes.
 	Scopes []string
+	// Resources name the protected resources the tokens are for, by absolute
+	// URI (RFC 8707 section 2): each is sent as a resource parameter on every
+	// authorization, token and refresh request, so that the server mints tokens
+	// whose audience is exactly these resources. [ForResource] sets it to the
+	// resource identifier of the discovered metadata (RFC 9728 section 2).
+	Resources []string
 	// UsePAR pushes authorization requests to the server's PAR endpoint (RFC
 	// 9126) and sends the browser only a request_uri, so that the request's
 	// parameters are authenticated and never cross the browser. It is done

@@ -58,6 +58,7 @@ type Metadata struct {
 	ClaimsSupported                            []string          `json:"claims_supported,omitempty"`                                 // OIDC Discovery section 3
 	AuthorizationDetailsTypesSupported         []string          `json:"authorization_details_types_supported,omitempty"`            // RFC 9396 section 10
 	RequirePushedAuthorizationRequests         bool              `json:"require_pushed_authorization_requests,omitempty"`            // RFC 9126 section 5
+	ClientIDMetadataDocumentSupported          bool              `json:"client_id_metadata_document_supported,omitempty"`            // draft-ietf-oauth-client-id-metadata-document section 5
 	AuthorizationResponseIssParameterSupported bool              `json:"authorization_response_iss_parameter_supported,omitempty"`   // RFC 9207 section 3
 	TLSClientCertificateBoundAccessTokens      bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`       // RFC 8705 section 3.3
 	ClaimsParameterSupported                   bool              `json:"claims_parameter_supported,omitempty"`                       // OIDC Discovery section 3
@@ -77,25 +78,35 @@ type Metadata struct {
 // naming the member. DecodeMetadata checks neither the issuer's value nor the
 // endpoint URLs; [Discovery.Discover] does.
 func DecodeMetadata(b []byte) (*Metadata, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return nil, fmt.Errorf("pixie: metadata is not a JSON object (starts with %q)", metadataSnippet(b, 16))
-	}
 	var m Metadata
-	if err := json.Unmarshal(b, &m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("pixie: metadata member %s: found a JSON %s, want %s", te.Field, te.Value, jsonTypeName(te.Type.String()))
-		}
-		return nil, fmt.Errorf("pixie: metadata is not valid JSON: %w", err)
-	}
-	if err := json.Unmarshal(b, &m.Raw); err != nil {
-		return nil, fmt.Errorf("pixie: metadata is not valid JSON: %w", err)
+	if err := decodeDocument(b, "metadata", &m, &m.Raw); err != nil {
+		return nil, err
 	}
 	if m.Issuer == "" {
 		return nil, errors.New(`pixie: metadata has no "issuer" member (RFC 8414 section 2 requires it)`)
 	}
 	return &m, nil
+}
+
+// decodeDocument decodes the JSON object b into v, and every member into raw. A
+// member of the wrong JSON type is an error naming it; what names the document
+// in errors.
+func decodeDocument(b []byte, what string, v any, raw *map[string]any) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return fmt.Errorf("pixie: %s is not a JSON object (starts with %q)", what, metadataSnippet(b, 16))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("pixie: %s member %s: found a JSON %s, want %s", what, te.Field, te.Value, jsonTypeName(te.Type.String()))
+		}
+		return fmt.Errorf("pixie: %s is not valid JSON: %w", what, err)
+	}
+	if err := json.Unmarshal(b, raw); err != nil {
+		return fmt.Errorf("pixie: %s is not valid JSON: %w", what, err)
+	}
+	return nil
 }
 
 // jsonTypeName names the JSON type that decodes into the Go type t.
@@ -218,12 +229,13 @@ type Discovery struct {
 	AllowInsecureHTTP bool
 
 	mu    sync.Mutex
-	cache map[string]cachedMetadata
+	cache map[string]cachedDoc
 	group singleflight.Group
 }
 
-type cachedMetadata struct {
-	m       *Metadata
+// cachedDoc is a cached document: a *Metadata, or a *ResourceMetadata.
+type cachedDoc struct {
+	doc     any
 	fetched time.Time
 	expires time.Time
 }
@@ -262,38 +274,50 @@ func Discover(ctx context.Context, issuer string) (*Metadata, error) {
 // every redirect followed to fetch it (never from https to http). The returned
 // Metadata is shared with the cache and must not be modified.
 func (d *Discovery) Discover(ctx context.Context, issuer string) (*Metadata, error) {
-	if m, ok := d.cached(issuer); ok {
-		return m, nil
+	doc, err := d.load(ctx, issuer, "discovery for "+issuer, func(ctx context.Context) (any, time.Duration, error) {
+		return d.fetch(ctx, issuer)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc.(*Metadata), nil
+}
+
+// load returns the document cached under key, or fetches it: one fetch at a
+// time per key, shared by every caller waiting for it, on a context detached
+// from theirs and bounded by discoveryTimeout. A fetch that fails with a
+// [Temporary] error returns the expired document, if any (see keepStale). what
+// names the document in errors.
+func (d *Discovery) load(ctx context.Context, key, what string, fetch func(context.Context) (any, time.Duration, error)) (any, error) {
+	if doc, ok := d.cached(key); ok {
+		return doc, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("pixie: discovery for %s: %w", issuer, err)
+		return nil, fmt.Errorf("pixie: %s: %w", what, err)
 	}
-	ch := d.group.DoChan(issuer, func() (any, error) {
-		if m, ok := d.cached(issuer); ok {
-			return m, nil
+	ch := d.group.DoChan(key, func() (any, error) {
+		if doc, ok := d.cached(key); ok {
+			return doc, nil
 		}
 		// The fetch is shared by every waiting caller, so one caller's cancellation
 		// must not end it; discoveryTimeout bounds it instead.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
 		defer cancel()
-		m, maxAge, err := d.fetch(fctx, issuer)
+		doc, maxAge, err := fetch(fctx)
 		if err != nil {
-			if m, ok := d.keepStale(issuer, err); ok {
-				return m, nil
+			if doc, ok := d.keepStale(key, err); ok {
+				return doc, nil
 			}
 			return nil, err
 		}
-		d.store(issuer, m, maxAge)
-		return m, nil
+		d.store(key, doc, maxAge)
+		return doc, nil
 	})
 	select {
 	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Metadata), nil
+		return r.Val, r.Err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("pixie: discovery for %s: %w", issuer, ctx.Err())
+		return nil, fmt.Errorf("pixie: %s: %w", what, ctx.Err())
 	}
 }
 
@@ -304,35 +328,35 @@ func (d *Discovery) now() time.Time {
 	return time.Now()
 }
 
-func (d *Discovery) cached(issuer string) (*Metadata, bool) {
+func (d *Discovery) cached(key string) (any, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.cache[issuer]
+	c, ok := d.cache[key]
 	if !ok || !d.now().Before(c.expires) {
 		return nil, false
 	}
-	return c.m, true
+	return c.doc, true
 }
 
-// keepStale returns the expired cached document of issuer, if any, when err, the
+// keepStale returns the expired document cached under key, if any, when err, the
 // failure to fetch it again, is [Temporary], and keeps it for another
 // minDiscoveryTTL (or the TTL, if shorter) before the next try: a document seldom
 // changes, and a server that is briefly down should neither fail every caller
 // nor be asked again by each. A document fetched more than maxStaleDiscovery ago
 // is not served.
-func (d *Discovery) keepStale(issuer string, err error) (*Metadata, bool) {
+func (d *Discovery) keepStale(key string, err error) (any, bool) {
 	if !Temporary(err) {
 		return nil, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.cache[issuer]
+	c, ok := d.cache[key]
 	if !ok || d.now().Sub(c.fetched) > maxStaleDiscovery {
 		return nil, false
 	}
 	c.expires = d.now().Add(min(d.ttl(), minDiscoveryTTL))
-	d.cache[issuer] = c
-	return c.m, true
+	d.cache[key] = c
+	return c.doc, true
 }
 
 func (d *Discovery) ttl() time.Duration {
@@ -342,9 +366,10 @@ func (d *Discovery) ttl() time.Duration {
 	return d.TTL
 }
 
-// store caches m for the TTL, or for the server's max-age when that is shorter
-// (but at least minDiscoveryTTL). maxAge is negative when the server gave none.
-func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
+// store caches doc under key for the TTL, or for the server's max-age when that
+// is shorter (but at least minDiscoveryTTL). maxAge is negative when the server
+// gave none.
+func (d *Discovery) store(key string, doc any, maxAge time.Duration) {
 	ttl := d.ttl()
 	if maxAge >= 0 && maxAge < ttl {
 		ttl = min(max(maxAge, minDiscoveryTTL), ttl)
@@ -352,7 +377,7 @@ func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cache == nil {
-		d.cache = make(map[string]cachedMetadata)
+		d.cache = make(map[string]cachedDoc)
 	}
 	now := d.now()
 	if len(d.cache) >= discoverySweepAt {
@@ -362,7 +387,7 @@ func (d *Discovery) store(issuer string, m *Metadata, maxAge time.Duration) {
 			}
 		}
 	}
-	d.cache[issuer] = cachedMetadata{m: m, fetched: now, expires: now.Add(ttl)}
+	d.cache[key] = cachedDoc{doc: doc, fetched: now, expires: now.Add(ttl)}
 }
 
 // errNotHere marks a well-known location that has no document, so the next one is
@@ -429,37 +454,58 @@ func wellKnownURLs(issuer string, allowInsecure bool) ([]string, error) {
 // fetchOne GETs one well-known location. It returns an error wrapping errNotHere
 // when the location has no document, and the response's max-age (negative if none).
 func (d *Discovery) fetchOne(ctx context.Context, loc string) (*Metadata, time.Duration, error) {
+	doc, err := d.get(ctx, loc)
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := DecodeMetadata(doc.body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixie: discovery %s (HTTP %d, Content-Type %q): %w", loc, doc.status, doc.contentType, err)
+	}
+	return m, doc.maxAge, nil
+}
+
+// fetchedDoc is the body of a document a [Discovery] fetched, with what
+// decoding errors and caching need of its response.
+type fetchedDoc struct {
+	body        []byte
+	status      int
+	contentType string
+	maxAge      time.Duration // negative: the server gave none
+}
+
+// get GETs a JSON document at loc, following only redirects that pass the https
+// rules, and reading at most wire.MaxBody bytes. It returns an error wrapping
+// errNotHere for a 404, a 410 or an HTML page, and an error unwrapping to an
+// *Error for other error statuses.
+func (d *Discovery) get(ctx context.Context, loc string) (*fetchedDoc, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
+		return nil, fmt.Errorf("pixie: discovery %s: %w", loc, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := wire.GuardRedirects(d.HTTPClient, d.AllowInsecureHTTP).Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("pixie: discovery %s: %w", loc, err)
+		return nil, fmt.Errorf("pixie: discovery %s: %w", loc, err)
 	}
 	defer resp.Body.Close()
 	body, err := wire.ReadBody(resp.Body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("pixie: discovery %s (HTTP %d): reading body: %w", loc, resp.StatusCode, err)
+		return nil, fmt.Errorf("pixie: discovery %s (HTTP %d): reading body: %w", loc, resp.StatusCode, err)
 	}
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, 0, fmt.Errorf("%s: HTTP %d: %w", loc, resp.StatusCode, errNotHere)
+		return nil, fmt.Errorf("%s: HTTP %d: %w", loc, resp.StatusCode, errNotHere)
 	case resp.StatusCode == http.StatusOK && mediaType == "text/html":
-		return nil, 0, fmt.Errorf("%s: an HTML page: %w", loc, errNotHere)
+		return nil, fmt.Errorf("%s: an HTML page: %w", loc, errNotHere)
 	case resp.StatusCode != http.StatusOK:
-		return nil, 0, &discoveryStatusError{
+		return nil, &discoveryStatusError{
 			msg: fmt.Sprintf("pixie: discovery %s: unexpected HTTP %d %s (body %q)", loc, resp.StatusCode, http.StatusText(resp.StatusCode), metadataSnippet(body, 200)),
 			err: &Error{Op: "discovery", StatusCode: resp.StatusCode, Body: body[:min(len(body), MaxErrorBody)]},
 		}
 	}
-	m, err := DecodeMetadata(body)
-	if err != nil {
-		return nil, 0, fmt.Errorf("pixie: discovery %s (HTTP %d, Content-Type %q): %w", loc, resp.StatusCode, resp.Header.Get("Content-Type"), err)
-	}
-	return m, cacheMaxAge(resp.Header), nil
+	return &fetchedDoc{body: body, status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), maxAge: cacheMaxAge(resp.Header)}, nil
 }
 
 // discoveryStatusError is an HTTP error status of a metadata request. It unwraps to an

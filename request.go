@@ -36,16 +36,21 @@ func Scopes(scopes ...string) Option {
 }
 
 // Resource names a resource server the token is meant for, by absolute URI (RFC
-// 8707 section 2). It may be given more than once.
+// 8707 section 2). It may be given more than once; a resource already named (by
+// [Config.Resources] too) is sent once.
 func Resource(uri string) Option {
-	return optionFunc(func(p *params) {
-		u, err := url.Parse(uri)
-		if err != nil || !u.IsAbs() || u.Fragment != "" {
-			p.fail(fmt.Errorf("pixie: resource %q must be an absolute URI without a fragment (RFC 8707 section 2)", uri))
-			return
-		}
+	return optionFunc(func(p *params) { p.addResource(uri) })
+}
+
+func (p *params) addResource(uri string) {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Fragment != "" {
+		p.fail(fmt.Errorf("pixie: resource %q must be an absolute URI without a fragment (RFC 8707 section 2)", uri))
+		return
+	}
+	if !slices.Contains(p.values["resource"], uri) {
 		p.values.Add("resource", uri)
-	})
+	}
 }
 
 // Audience names the logical service the token is for, as the audience parameter
@@ -89,9 +94,12 @@ func (p *params) fail(err error) {
 	}
 }
 
-// collect applies opts over the Config's defaults.
+// collect applies opts over the Config's defaults: its scopes and resources.
 func (c *Config) collect(opts []Option) (*params, error) {
 	p := &params{scopes: c.Scopes, values: url.Values{}}
+	for _, r := range c.Resources {
+		p.addResource(r)
+	}
 	for _, o := range opts {
 		o.apply(p)
 	}

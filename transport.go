@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Transport is an http.RoundTripper that authorizes each request with a token
@@ -34,6 +36,25 @@ type Transport struct {
 	// DPoP proves possession of the key DPoP-bound tokens are bound to. It is
 	// needed only for such tokens.
 	DPoP DPoPProver
+	// Login, when set, logs the user in when the resource server asks for a
+	// token Transport cannot give, and must leave the new token in Source
+	// (with [Source.Put] for a *Source). It is called with the challenge and
+	// the scopes to ask for:
+	//
+	//   - when Source has no token (its error satisfies [LoginRequired]), the
+	//     request is sent without one; if the answer is a 401 whose challenge
+	//     names the resource's metadata (resource_metadata, RFC 9728 section
+	//     5.1), Login gets the scopes of the challenge, if any;
+	//   - when the answer is a 403 with error="insufficient_scope" and a scope
+	//     the token lacks (RFC 6750 section 3.1), Login gets the union of the
+	//     token's scopes and the challenge's: a step-up.
+	//
+	// The request is then sent once more with Source's token, if its body can
+	// be replayed. Concurrent requests that need the same login share one call.
+	// If Login fails, RoundTrip returns its error.
+	Login func(ctx context.Context, ch *Challenge, scopes []string) error
+
+	logins singleflight.Group
 }
 
 // NewClient returns an *http.Client whose requests carry tokens from src.
@@ -67,13 +88,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	tok, err := t.Source.Token(ctx)
 	if err != nil {
+		if t.Login != nil && LoginRequired(err) && replayable(req) {
+			return t.withoutToken(req)
+		}
 		closeBody(req)
 		return nil, err
 	}
 	resp, err := t.send(req, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized ||
-		(req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+	if err != nil || !replayable(req) {
 		return resp, err
+	}
+	if resp.StatusCode == http.StatusForbidden && t.Login != nil {
+		return t.stepUp(req, resp, tok)
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		return resp, nil
 	}
 	switch {
 	case tok.Type() == "DPoP" && challengeError(resp.Header, "use_dpop_nonce"):
@@ -93,6 +122,64 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.replay(req, resp, fresh)
 	}
 	return resp, nil
+}
+
+// replayable reports whether req's body, if any, can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// withoutToken sends req without a token, Source having none, and logs in when
+// the answer is a 401 naming the resource's metadata (RFC 9728 section 5.1).
+func (t *Transport) withoutToken(req *http.Request) (*http.Response, error) {
+	resp, err := t.base().RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	ch := findChallenge(resp.Header, func(c *Challenge) bool { return c.ResourceMetadata != "" })
+	if ch == nil {
+		return resp, nil
+	}
+	return t.loginAndReplay(req, resp, ch, ch.Scope)
+}
+
+// stepUp answers a 403 insufficient_scope naming scopes tok lacks (RFC 6750
+// section 3.1) by logging in for the union of both, then replaying req once.
+func (t *Transport) stepUp(req *http.Request, resp *http.Response, tok *Token) (*http.Response, error) {
+	ch := findChallenge(resp.Header, func(c *Challenge) bool { return c.Error == "insufficient_scope" })
+	if ch == nil {
+		return resp, nil
+	}
+	scopes := slices.Clone(tok.Scope)
+	for _, s := range ch.Scope {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	if len(scopes) == len(tok.Scope) {
+		// The token has every scope named: another login would not help.
+		return resp, nil
+	}
+	return t.loginAndReplay(req, resp, ch, scopes)
+}
+
+// loginAndReplay runs Login (one call for concurrent requests asking for the
+// same scopes), then replays req with Source's new token.
+func (t *Transport) loginAndReplay(req *http.Request, resp *http.Response, ch *Challenge, scopes []string) (*http.Response, error) {
+	ctx := req.Context()
+	_, err, _ := t.logins.Do(strings.Join(scopes, " "), func() (any, error) {
+		return nil, t.Login(ctx, ch, scopes)
+	})
+	var tok *Token
+	if err == nil {
+		tok, err = t.Source.Token(ctx)
+	}
+	if err != nil {
+		discard(resp)
+		closeBody(req)
+		return nil, fmt.Errorf("pixie: %s asked for a login (HTTP %d) and it failed: %w", req.URL.Host, resp.StatusCode, err)
+	}
+	return t.replay(req, resp, tok)
 }
 
 // replay sends req again with tok, after the response rejected that gave, and
@@ -167,30 +254,30 @@ func redirectedElsewhere(req *http.Request) bool {
 	return downgraded || !strings.EqualFold(first.URL.Host, req.URL.Host)
 }
 
-// challengeError reports whether a 401 response has a Bearer or DPoP challenge
+// challengeError reports whether a response has a Bearer or DPoP challenge
 // whose error parameter is code (RFC 6750 section 3.1, RFC 9449 sections 7.1
 // and 9), such as invalid_token or use_dpop_nonce.
 func challengeError(h http.Header, code string) bool {
-	for _, v := range h.Values("WWW-Authenticate") {
-		found := false
-		authParams(v, func(scheme, name, value string) {
-			if (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) &&
-				strings.EqualFold(name, "error") && value == code {
-				found = true
-			}
-		})
-		if found {
-			return true
+	return findChallenge(h, func(c *Challenge) bool { return c.Error == code }) != nil
+}
+
+// findChallenge returns the first Bearer or DPoP challenge of h for which ok
+// is true, or nil.
+func findChallenge(h http.Header, ok func(*Challenge) bool) *Challenge {
+	for _, c := range Challenges(h) {
+		if ok(&c) {
+			return &c
 		}
 	}
-	return false
+	return nil
 }
 
 // authParams calls fn with every auth-param of the challenges in v, a
 // WWW-Authenticate field value (RFC 9110 section 11.6.1): a comma-separated list
 // of challenges, each a scheme followed by a token68 or by name=value
 // parameters, whose values are tokens or quoted strings. Quoted values are
-// unescaped; a token68 is skipped.
+// unescaped; a token68 is skipped. Each challenge starts with a call whose
+// name and value are empty.
 func authParams(v string, fn func(scheme, name, value string)) {
 	scheme, afterScheme := "", false
 	for i := 0; ; {
@@ -218,6 +305,7 @@ func authParams(v string, fn func(scheme, name, value string)) {
 			continue
 		}
 		scheme, afterScheme, i = tok, true, j
+		fn(scheme, "", "")
 	}
 }
 

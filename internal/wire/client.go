@@ -1,16 +1,17 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -66,7 +67,17 @@ type Request struct {
 	// DPoP, when set, adds a DPoP proof to every attempt and records the nonces
 	// the server returns (RFC 9449 sections 5 and 8).
 	DPoP Prover
+	// Method is the HTTP method; "" means POST. A request with a Method or JSON
+	// set is a client management request (RFC 7591, RFC 7592): it carries JSON
+	// (if any) instead of Form, and no client authentication, which Header
+	// gives instead as a bearer token when needed.
+	Method string
+	// JSON is the request body, sent as application/json.
+	JSON []byte
 }
+
+// managed reports whether req is a client management request (see Request.Method).
+func (req *Request) managed() bool { return req.Method != "" || req.JSON != nil }
 
 // Prover makes DPoP proofs; pixie.DPoPProver is one.
 type Prover interface {
@@ -136,8 +147,19 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		form[k] = v
 	}
 	h := make(http.Header, 4)
-	if err := req.Auth.apply(h, form, c.now()); err != nil {
-		return nil, &Error{Op: req.Op, Err: fmt.Errorf("client authentication: %w", err)}
+	method, reqBody, contentType := http.MethodPost, []byte(nil), "application/x-www-form-urlencoded"
+	if req.managed() {
+		if req.Method != "" {
+			method = req.Method
+		}
+		if req.JSON != nil {
+			reqBody, contentType = req.JSON, "application/json"
+		}
+	} else {
+		if err := req.Auth.apply(h, form, c.now()); err != nil {
+			return nil, &Error{Op: req.Op, Err: fmt.Errorf("client authentication: %w", err)}
+		}
+		reqBody = []byte(form.Encode())
 	}
 	hc := c.httpClient()
 	if hc.Timeout == 0 {
@@ -146,7 +168,11 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(form.Encode()))
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, req.URL, rd)
 	if err != nil {
 		return nil, &Error{Op: req.Op, Err: err}
 	}
@@ -155,9 +181,11 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 			hr.Header[k] = v
 		}
 	}
-	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if reqBody != nil {
+		hr.Header.Set("Content-Type", contentType)
+	}
 	if req.DPoP != nil {
-		proof, err := req.DPoP.Proof(http.MethodPost, req.URL, "")
+		proof, err := req.DPoP.Proof(method, req.URL, "")
 		if err != nil {
 			return nil, &Error{Op: req.Op, Err: fmt.Errorf("DPoP proof: %w", err)}
 		}

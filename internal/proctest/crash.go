@@ -267,7 +267,7 @@ func RunCrash(t *testing.T, c Crash) []Outcome {
 	}
 	wg.Wait()
 	for _, o := range outcomes {
-		t.Logf("%-14s grace %-5v %d kills, %d lost (a new login needed)", o.Step, o.Grace, o.Kills, o.Lost)
+		t.Logf("%-14s grace %-5v %d kills, %d lost the grant (a new login was needed)", o.Step, o.Grace, o.Kills, o.Lost)
 	}
 	return outcomes
 }

@@ -25,6 +25,7 @@ type authRequest struct {
 	nonce         string
 	challenge     string
 	dpopJKT       string
+	resources     []string // RFC 8707: the access token's audience
 	prompt        string
 	maxAge        time.Duration // OIDC max_age; negative when absent
 	expiry        time.Time
@@ -85,7 +86,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // the user.
 func (s *Server) newAuthRequest(r *http.Request, q url.Values) (*authRequest, *pixie.Error) {
 	for k, v := range q {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "resource" { // RFC 8707 section 2: resource may repeat
 			return nil, oauthError(pixie.ErrInvalidRequest, "parameter %s is repeated (RFC 6749 section 3.1)", k)
 		}
 	}
@@ -176,6 +177,9 @@ func (s *Server) checkAuthParams(req *authRequest, q url.Values) *pixie.Error {
 	}
 	req.nonce = q.Get("nonce")
 	req.dpopJKT = q.Get("dpop_jkt")
+	if req.resources, err = checkResources(q); err != nil {
+		return err.(*pixie.Error)
+	}
 	return nil
 }
 
@@ -329,7 +333,7 @@ func (s *Server) checkPassword(username, password string) (*User, error) {
 func (s *Server) redirectCode(w http.ResponseWriter, r *http.Request, req *authRequest, user *User, authTime time.Time) {
 	code, now := randomString(32), s.now()
 	rec := &codeRecord{
-		grantInfo:     grantInfo{clientID: req.client.ID, user: user, scope: req.scope, authTime: authTime, family: randomString(12)},
+		grantInfo:     grantInfo{clientID: req.client.ID, user: user, scope: req.scope, audience: req.resources, authTime: authTime, family: randomString(12)},
 		redirectURI:   req.redirectURI,
 		redirectGiven: req.redirectGiven,
 		challenge:     req.challenge,

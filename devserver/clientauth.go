@@ -94,11 +94,25 @@ func (s *Server) lookupClient(r *http.Request, id string) (*Client, error) {
 	s.mu.Lock()
 	c, ok := s.clients[id]
 	s.mu.Unlock()
-	if !ok {
-		return nil, oauthError(pixie.ErrInvalidClient, "unknown client")
+	if ok && c.fetchedUntil.IsZero() {
+		setClient(r, id)
+		return c, nil
 	}
-	setClient(r, id)
-	return c, nil
+	if isMetadataClientID(id) {
+		// A client ID metadata document: fetched, or fetched again once
+		// its cache time is over (see clientidmetadata.go).
+		return s.metadataClient(r, id, c)
+	}
+	return nil, oauthError(pixie.ErrInvalidClient, "unknown client")
+}
+
+// secretExpired refuses a client whose secret has expired
+// (client_secret_expires_at, RFC 7591 section 3.2.1).
+func (s *Server) secretExpired(c *Client) error {
+	if !c.SecretExpiresAt.IsZero() && !s.now().Before(c.SecretExpiresAt) {
+		return oauthError(pixie.ErrInvalidClient, "the client secret of %s expired at %s; register the client again", c.ID, c.SecretExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkSecret authenticates a client_secret_basic or client_secret_post client.
@@ -115,6 +129,9 @@ func (s *Server) checkSecret(r *http.Request, id, secret string, method pixie.Au
 	}
 	if subtle.ConstantTimeCompare([]byte(c.Secret.Reveal()), []byte(secret)) != 1 {
 		return nil, oauthError(pixie.ErrInvalidClient, "client authentication failed")
+	}
+	if err := s.secretExpired(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -163,6 +180,11 @@ func (s *Server) checkClientAssertion(r *http.Request, form url.Values) (*Client
 	}
 	if claims.Issuer != c.ID || claims.Subject != c.ID {
 		return nil, oauthError(pixie.ErrInvalidClient, "client_assertion iss and sub must both be the client ID")
+	}
+	if c.AuthMethod == pixie.ClientSecretJWT {
+		if err := s.secretExpired(c); err != nil {
+			return nil, err
+		}
 	}
 	// RFC 9126 section 2: the PAR endpoint URL also names this server.
 	audiences := []string{s.issuer, s.url(pathToken), s.url(pathPAR)}

@@ -82,6 +82,7 @@ func (s *Server) Metadata() map[string]any {
 		"introspection_endpoint_auth_signing_alg_values_supported": endpointAuth,
 		"authorization_response_iss_parameter_supported":           true,
 		"require_pushed_authorization_requests":                    false,
+		"client_id_metadata_document_supported":                    true,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
 		"dpop_signing_alg_values_supported":                        dpopAlgNames(),

@@ -72,6 +72,13 @@ func (s *Server) grantAuthorizationCode(r *http.Request, form url.Values, c *Cli
 	}
 	g := rec.grantInfo
 	g.jkt = jkt
+	requested, err := checkResources(form)
+	if err == nil {
+		g.audience, err = resourceAudience(requested, g.audience)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return s.issueTokens(g, true, rec.nonce)
 }
 

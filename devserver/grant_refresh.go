@@ -28,6 +28,11 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 	if err != nil {
 		return nil, err
 	}
+	resources, err := checkResources(form)
+	if err != nil {
+		return nil, err
+	}
+	var audience []string
 
 	s.mu.Lock()
 	key := tokenKey(value)
@@ -59,6 +64,9 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 			}
 		}
 	}
+	if err == nil {
+		audience, err = resourceAudience(resources, rec.audience)
+	}
 	switch {
 	case err != nil:
 	case retired != nil:
@@ -78,6 +86,9 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, c *Client, 
 	}
 	if len(scope) > 0 {
 		g.narrowed = scope
+	}
+	if len(resources) > 0 {
+		g.narrowedAudience = audience
 	}
 	// The new access token is bound to this request's DPoP key, if any (RFC 9449
 	// section 5).

@@ -62,6 +62,15 @@ type Options struct {
 	// RequireDPoPNonce makes the token endpoint demand a server nonce in DPoP
 	// proofs (RFC 9449 section 8).
 	RequireDPoPNonce bool
+	// ProtectedResources serves a demo protected API at /api (with /api/admin
+	// needing the admin scope) and RFC 9728 metadata for it and for userinfo
+	// at /.well-known/oauth-protected-resource/api and .../userinfo; their 401
+	// challenges then name that metadata (resource_metadata). See resource.go.
+	ProtectedResources bool
+	// RegistrationSecretTTL is the lifetime of the client secrets issued by
+	// dynamic registration (client_secret_expires_at, RFC 7591 section
+	// 3.2.1); 0 means they do not expire.
+	RegistrationSecretTTL time.Duration
 
 	// SigningKeys are the private keys that sign tokens, each with a key ID and an
 	// algorithm (RS256 or ES256). When empty, an RS256 and an ES256 key are
@@ -131,6 +140,16 @@ type Client struct {
 	Keys jose.JSONWebKeySet
 	// Name is a display name shown on the consent page.
 	Name string
+	// SecretExpiresAt is when Secret stops authenticating the client; zero
+	// means never.
+	SecretExpiresAt time.Time
+
+	// registrationToken is the digest (tokenKey) of the registration access
+	// token of a dynamically registered client (RFC 7592).
+	registrationToken string
+	// fetchedUntil is when the client ID metadata document this client was
+	// read from must be fetched again; zero for a registered client.
+	fetchedUntil time.Time
 }
 
 // User is an account that can log in.

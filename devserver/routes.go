@@ -55,6 +55,10 @@ func routeTable() []route {
 		{pathUserinfo, "userinfo", (*Server).handleUserinfo},
 		{pathPAR, "par", (*Server).handlePAR},
 		{pathRegister, "register", (*Server).handleRegister},
+		{pathRegister + "/", "register", (*Server).handleRegistration},
+		{pathResourceMetadata + "/", "resource_metadata", (*Server).handleResourceMetadata},
+		{pathAPI, "api", (*Server).handleAPI},
+		{pathAPI + "/", "api", (*Server).handleAPI},
 		{pathAdmin, "admin", (*Server).handleAdmin},
 	}
 }

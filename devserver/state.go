@@ -57,10 +57,15 @@ type storedClient struct {
 	Scopes       []string           `json:"scopes,omitempty"`
 	Keys         jose.JSONWebKeySet `json:"keys"`
 	Name         string             `json:"name,omitempty"`
+	// SecretExpiresAt and RegistrationToken are those of a dynamically
+	// registered client (RFC 7591, RFC 7592).
+	SecretExpiresAt   time.Time `json:"secret_expires_at,omitzero"`
+	RegistrationToken string    `json:"registration_token,omitempty"`
 }
 
 func (d *stateDB) putClient(c *Client) error {
-	b, err := json.Marshal(storedClient{c.ID, c.Secret.Reveal(), string(c.AuthMethod), c.RedirectURIs, c.GrantTypes, c.Scopes, c.Keys, c.Name})
+	b, err := json.Marshal(storedClient{c.ID, c.Secret.Reveal(), string(c.AuthMethod), c.RedirectURIs, c.GrantTypes, c.Scopes, c.Keys, c.Name,
+		c.SecretExpiresAt, c.registrationToken})
 	if err != nil {
 		return err
 	}
@@ -85,9 +90,15 @@ func (d *stateDB) clients() ([]Client, error) {
 			return nil, fmt.Errorf("stored client: %w", err)
 		}
 		out = append(out, Client{ID: sc.ID, Secret: pixie.NewSecret(sc.Secret), AuthMethod: pixie.AuthMethod(sc.AuthMethod),
-			RedirectURIs: sc.RedirectURIs, GrantTypes: sc.GrantTypes, Scopes: sc.Scopes, Keys: sc.Keys, Name: sc.Name})
+			RedirectURIs: sc.RedirectURIs, GrantTypes: sc.GrantTypes, Scopes: sc.Scopes, Keys: sc.Keys, Name: sc.Name,
+			SecretExpiresAt: sc.SecretExpiresAt, registrationToken: sc.RegistrationToken})
 	}
 	return out, rows.Err()
+}
+
+func (d *stateDB) deleteClient(id string) error {
+	_, err := d.db.Exec(`DELETE FROM clients WHERE id = ?`, id)
+	return err
 }
 
 // storedToken is an access or refresh token record as saved.

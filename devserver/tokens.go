@@ -25,6 +25,9 @@ type grantInfo struct {
 	// narrowed is the scope of the access token when a refresh asked for less
 	// than the grant; the refresh token keeps the grant's (RFC 6749 section 6).
 	narrowed []string
+	// narrowedAudience is likewise the audience of the access token when a
+	// refresh named some of the grant's resources (RFC 8707 section 2.2).
+	narrowedAudience []string
 }
 
 // family groups the tokens descending from one grant, so reuse of a code or of a
@@ -92,7 +95,11 @@ func (s *Server) issueTokens(g grantInfo, loggedIn bool, nonce string) (*tokenRe
 	if g.narrowed != nil {
 		ag.scope = g.narrowed
 	}
+	if g.narrowedAudience != nil {
+		ag.audience = g.narrowedAudience
+	}
 	g.narrowed, ag.narrowed = nil, nil
+	g.narrowedAudience, ag.narrowedAudience = nil, nil
 	rec := &accessRecord{grantInfo: ag, id: randomString(16), issuedAt: now, expiry: now.Add(ttl)}
 	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(ag.scope, " ")}
 	if g.jkt != "" {

@@ -109,6 +109,19 @@ func ParseConfig(data []byte) (Options, error) {
 	default:
 		return Options{}, fmt.Errorf("devserver: config: access_token_format %q is not jwt or opaque", o.AccessTokenFormat)
 	}
+	// Options would silently take a default for a negative duration.
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"access_token_ttl", fc.AccessTokenTTL}, {"refresh_token_ttl", fc.RefreshTokenTTL}, {"id_token_ttl", fc.IDTokenTTL},
+		{"code_ttl", fc.CodeTTL}, {"device_code_ttl", fc.DeviceCodeTTL}, {"device_interval", fc.DeviceInterval}} {
+		if d.v < 0 {
+			return Options{}, fmt.Errorf("devserver: config: %s %s: want a positive duration", d.key, d.v)
+		}
+	}
+	if fc.DeviceInterval%time.Second != 0 {
+		return Options{}, fmt.Errorf("devserver: config: device_interval %s: want a whole number of seconds (RFC 8628 section 3.2)", fc.DeviceInterval)
+	}
 	for i, c := range fc.Clients {
 		keys, err := jwksFrom(c.JWKS)
 		if err != nil {

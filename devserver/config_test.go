@@ -85,6 +85,8 @@ faults:
 	for name, data := range map[string]string{
 		"unknown key":     "issuer: http://127.0.0.1:9000\ncolour: blue\n",
 		"bad duration":    "access_token_ttl: soon\n",
+		"negative ttl":    "refresh_token_ttl: -1h\n",
+		"part of second":  "device_interval: 1500ms\n",
 		"bad format":      "access_token_format: xml\n",
 		"bad fault":       "faults: {latency: fast}\n",
 		"trusted no jwks": "trusted_issuers: [{issuer: https://idp.example}]\n",

@@ -531,8 +531,12 @@ func (s *Store) verify() error {
 // checkIDs checks, through SQLite, the application id and schema version of the
 // open database: the header [checkFile] read may be older than the WAL's.
 func (s *Store) checkIDs() error {
+	ctx := context.Background()
 	var appID, version uint32
-	if err := s.db.QueryRowContext(context.Background(), "SELECT application_id, user_version FROM pragma_application_id, pragma_user_version").Scan(&appID, &version); err != nil {
+	if err := s.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return s.corrupt(err)
+	}
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return s.corrupt(err)
 	}
 	return checkIDs(s.path, appID, version)

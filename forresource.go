@@ -363,4 +363,6 @@ func (r *ProtectedResource) Transport(base http.RoundTripper) *Transport {
 
 // HTTPClient returns an *http.Client whose requests carry the resource's
 // tokens, through [ProtectedResource.Transport].
-func (r *ProtectedResource) HTTPClient() *http.Client { return &http.Client{Transport: r.Transport(nil)} }
+func (r *ProtectedResource) HTTPClient() *http.Client {
+	return &http.Client{Transport: r.Transport(nil)}
+}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pixieauth/pixie/devserver/devservertest"
 	"github.com/pixieauth/pixie/examples/webapp/app"
@@ -42,7 +43,7 @@ func TestApp(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(target string) (*http.Response, string) {
 		t.Helper()
 		resp, err := c.Get(target)

@@ -17,7 +17,8 @@ import (
 // contract documented in the devserver package: it follows redirects within the
 // server, fills the login form, answers the consent form, and stops at the first
 // redirect that leaves the server, the client's callback, which it does not follow.
-// It keeps cookies, so a session survives between calls.
+// It keeps cookies, so a session survives between calls, and sends an Origin
+// header with each form it posts, as a browser does.
 type Browser struct {
 	// Username and Password fill the login forms.
 	Username, Password string
@@ -142,6 +143,8 @@ func (b *Browser) do(ctx context.Context, method, target string, form url.Values
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// As a browser does: the form's action is on the page's own server.
+		req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
 	}
 	return b.client.Do(req)
 }

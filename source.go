@@ -84,6 +84,7 @@ type held struct {
 	validUntil time.Time // expiry minus skew; zero: no expiry
 	refreshAt  time.Time // start of the background refresh; zero: never
 	retryAt    time.Time // no background refresh before this, after a failure
+	graceUntil time.Time // past validUntil, a renewal failed temporarily: serve tok until this
 	unsaved    bool      // tok could not be saved: save it before anything else
 }
 
@@ -155,6 +156,9 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 			if !h.refreshAt.IsZero() && !now.Before(h.refreshAt) && !now.Before(h.retryAt) {
 				s.refreshInBackground(h)
 			}
+			return h.tok, nil
+		}
+		if now.Before(h.graceUntil) {
 			return h.tok, nil
 		}
 	}
@@ -333,6 +337,11 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 				}
 			}
 		}
+		if Temporary(err) {
+			if tok, ok := s.rideOut(seen, err); ok {
+				return tok, changed{}, nil
+			}
+		}
 		return nil, changed{}, err
 	}
 	newVer, err := st.Save(ctx, key, tok, ver)
@@ -388,6 +397,33 @@ func (s *Source) storeDown(seen *held, err error) (*Token, changed, error) {
 		return seen.tok, changed{}, nil
 	}
 	return nil, changed{}, err
+}
+
+// rideOut keeps serving the token held after a renewal failed temporarily (a
+// 5xx, a 429, a dropped connection), as long as the token has not really
+// expired: Skew exists to renew early, not to stop using a token that still
+// works while the token endpoint is down. Callers get the held token without
+// renewing until a quarter of the time left has passed (at least 250 ms, or
+// the server's Retry-After), so an outage does not turn every call into a
+// token request. It reports false when there is no such token.
+func (s *Source) rideOut(seen *held, err error) (*Token, bool) {
+	if seen == nil || seen.tok.Expiry.IsZero() {
+		return nil, false
+	}
+	now, expiry := s.wallNow(), seen.tok.Expiry.Round(0)
+	left := expiry.Sub(now)
+	if left <= 0 {
+		return nil, false
+	}
+	wait := max(left/4, 250*time.Millisecond)
+	if ra, ok := RetryAfter(err); ok {
+		wait = max(wait, ra)
+	}
+	nh := *seen
+	nh.graceUntil = now.Add(min(wait, left))
+	s.cur.CompareAndSwap(seen, &nh)
+	s.opt.Logger.Warn("pixie: token renewal failed temporarily; serving the held token until it expires", slog.Duration("expires_in", left), slog.Any("error", err))
+	return seen.tok, true
 }
 
 // hold computes a token's deadlines, on the wall clock: now comes from

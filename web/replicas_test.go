@@ -67,6 +67,7 @@ func testReplicas(t *testing.T, e *env, s1, s2 web.SessionStore) {
 	e.clock.Advance(2 * time.Hour) // the access token expired
 	var wg sync.WaitGroup
 	errs := make(chan string, 20)
+	client := &http.Client{Timeout: 30 * time.Second}
 	for i := range 20 {
 		wg.Go(func() {
 			a := one
@@ -75,7 +76,7 @@ func testReplicas(t *testing.T, e *env, s1, s2 web.SessionStore) {
 			}
 			req, _ := http.NewRequest("GET", a.URL+"/api", nil)
 			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				errs <- err.Error()
 				return

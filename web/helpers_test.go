@@ -210,6 +210,8 @@ type browser struct {
 	t   *testing.T
 	jar *cookiejar.Jar
 	c   *http.Client
+
+	seen strings.Builder // every response's headers and body
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -248,6 +250,8 @@ func (b *browser) do(method, target string, form url.Values, header ...string) *
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
+	resp.Header.Write(&b.seen)
+	b.seen.Write(rb)
 	return &response{Response: resp, body: string(rb)}
 }
 

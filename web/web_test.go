@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,6 +58,22 @@ func TestSignIn(t *testing.T) {
 	}
 	if !a.sessionExists(set.Value) {
 		t.Error("the store has no session under the cookie's id")
+	}
+	// The tokens stay on the server: nothing the browser received holds them.
+	rec, _, err := a.store.Load(t.Context(), web.SessionKey(set.Value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data struct {
+		Token struct{ AT, RT string } `json:"t"`
+	}
+	if err := json.Unmarshal(rec.Data, &data); err != nil || data.Token.AT == "" || data.Token.RT == "" {
+		t.Fatalf("no tokens in the session record: %v", err)
+	}
+	for name, tok := range map[string]string{"access": data.Token.AT, "refresh": data.Token.RT} {
+		if strings.Contains(b.seen.String(), tok) {
+			t.Errorf("the browser received the %s token", name)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ type formToken struct {
 // unknown code counts as a wrong one (see enterUserCode): otherwise the page
 // would tell anyone, as often as asked, which codes are live.
 func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, sess *session, userCode string, err error) {
-	binding := ""
+	var binding string
 	if sess != nil {
 		binding = sessionBinding(sess)
 	} else {
@@ -222,10 +222,12 @@ func (s *Server) enterUserCode(userCode string, user *User, approve bool) error 
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.lookUpUserCodeLocked(userCode, user, now); err != nil {
+	rec, err := s.lookUpUserCodeLocked(userCode, user, now)
+	if err != nil {
 		return err
 	}
-	return s.decideDeviceLocked(userCode, user, approve, now)
+	rec.decide(user, approve, now)
+	return nil
 }
 
 // lookUpUserCodeLocked returns the undecided device authorization of userCode
@@ -252,17 +254,17 @@ func (s *Server) decideDevice(userCode string, user *User, approve bool) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.decideDeviceLocked(userCode, user, approve, now)
-}
-
-// decideDeviceLocked is decideDevice with s.mu held.
-func (s *Server) decideDeviceLocked(userCode string, user *User, approve bool, now time.Time) error {
 	rec := s.liveDeviceLocked(userCode, now)
 	if rec == nil {
 		return errUnknownCode
 	}
-	rec.decided, rec.approved, rec.user, rec.authTime = true, approve, user, now
+	rec.decide(user, approve, now)
 	return nil
+}
+
+// decide records user's decision at now. The server's lock must be held.
+func (rec *deviceRecord) decide(user *User, approve bool, now time.Time) {
+	rec.decided, rec.approved, rec.user, rec.authTime = true, approve, user, now
 }
 
 // liveDeviceLocked returns the undecided, unexpired device authorization with

@@ -105,7 +105,7 @@ dev/dev are registered.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.addr, "addr", "127.0.0.1:9000", "listen `ADDRESS` (port 0 picks a free one)")
+	f.StringVar(&opts.addr, "addr", "127.0.0.1:9000", "listen `ADDRESS`, a loopback one unless --public (port 0 picks a free one)")
 	f.StringVar(&opts.issuer, "issuer", "", "issuer `URL` (default http://ADDRESS)")
 	f.StringVar(&opts.configFile, "config", "", "clients, users and settings from a YAML or JSON `FILE`")
 	f.StringArrayVar(&opts.clients, "client", nil, "register client `id:secret:redirect_uri[,...]` (repeatable)")

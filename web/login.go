@@ -37,8 +37,8 @@ var (
 // [SafeReturnTo] accepts it. GET and POST are accepted.
 func (w *Web) Login() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
-			rw.Header().Set("Allow", "GET, HEAD, POST")
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			rw.Header().Set("Allow", "GET, POST")
 			w.fail(rw, r, http.StatusMethodNotAllowed, errors.New("web: sign in with GET or POST"))
 			return
 		}

@@ -32,7 +32,6 @@ type User struct {
 	csrf    string
 	idToken string
 	tok     *pixie.Token
-	version uint64
 }
 
 type userKey struct{}
@@ -161,7 +160,10 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request) (*User, erro
 	}
 	s, err := decodeSession(rec.Data)
 	if err != nil {
-		return nil, err
+		// A record this version cannot read: the user signs in again.
+		w.logger.Warn("web: unreadable session", "error", err)
+		w.clearCookie(rw, w.sessionCookie)
+		return nil, nil
 	}
 	now := w.now()
 	p := w.providers[s.Provider]
@@ -171,21 +173,19 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request) (*User, erro
 	}
 	tok, err := s.token()
 	if err != nil {
-		return nil, err
+		w.logger.Warn("web: unreadable token in a session", "error", err)
+		w.clearCookie(rw, w.sessionCookie)
+		return nil, nil
 	}
 	if now.Sub(s.LastSeen) >= w.touchEvery {
 		s.LastSeen = now
-		v, err := w.save(ctx, key, s, rec.Subject, w.expiry(s), version)
-		switch {
-		case err == nil:
-			version = v
-		case !errors.Is(err, pixie.ErrConflict):
-			// Another writer changing the session is fine: it was seen.
+		// A conflict means another writer changed the session: it was seen.
+		if _, err := w.save(ctx, key, s, rec.Subject, w.expiry(s), version); err != nil && !errors.Is(err, pixie.ErrConflict) {
 			w.logger.Warn("web: cannot record a session's activity", "error", err)
 		}
 	}
 	return &User{Provider: s.Provider, Subject: s.Subject, Name: s.Name, Email: s.Email, Claims: s.Claims,
-		w: w, p: p, key: key, csrf: s.CSRF, idToken: s.IDToken, tok: tok, version: version}, nil
+		w: w, p: p, key: key, csrf: s.CSRF, idToken: s.IDToken, tok: tok}, nil
 }
 
 // signedOut answers a request that needs a signed-in user.

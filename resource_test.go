@@ -186,3 +186,39 @@ func TestResourceParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceAudience checks the devserver's RFC 8707 rules at the token
+// endpoint: a code exchange or a refresh may name only resources the grant
+// covers (RFC 8707 section 2.2).
+func TestResourceAudience(t *testing.T) {
+	dev := devservertest.NewServer(t, withResources)
+	ctx := context.Background()
+	api, userinfo := dev.URL+"/api", dev.URL+"/userinfo"
+	cfg := dev.Config(dev.Public)
+	cfg.Resources = []string{api, userinfo}
+	login := func(t *testing.T, opts ...pixie.Option) (*pixie.Token, error) {
+		t.Helper()
+		c := *cfg
+		c.Resources = []string{api}
+		ar, err := c.NewAuthRequest(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := dev.Authorize(t, ar.URL)
+		code, err := ar.ParseCallback(cb.Query())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Exchange(ctx, ar, code, opts...)
+	}
+	if _, err := login(t, pixie.Resource(userinfo)); !pixie.ErrInvalidTarget.Is(err) {
+		t.Errorf("code exchange naming a resource not authorized: %v, want invalid_target", err)
+	}
+	tok, err := login(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Refresh(ctx, tok); !pixie.ErrInvalidTarget.Is(err) {
+		t.Errorf("refresh naming a resource not granted: %v, want invalid_target", err)
+	}
+}

@@ -292,7 +292,8 @@ func isCobraUsage(err error) bool {
 }
 
 // message is the error text shown after "pixie: ": the library's errors,
-// which start with "pixie: " too, do not repeat it.
+// which start with "pixie: " too, do not repeat it. Errors quote what servers
+// said (error_description, status lines), so control characters are escaped.
 func message(err error) string {
-	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "pixie: "), ": pixie: ", ": ")
+	return terminalText(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "pixie: "), ": pixie: ", ": "))
 }

@@ -36,7 +36,11 @@ func newCurlCmd(a *app) *cobra.Command {
 		Long: `Send an HTTP request authorized with the profile's access token, refreshed
 when needed. When the server answers 401 with error="invalid_token", the token
 is renewed once and the request replayed. The response body goes to stdout;
-when the response has a status of 400 or more, the exit code is 1.`,
+when the response has a status of 400 or more, the exit code is 1.
+
+An http:// URL is refused unless its host is loopback (127.0.0.1, [::1],
+localhost): the token would cross the network unencrypted. Give
+--allow-insecure-http to send it all the same.`,
 		Example: `  pixie curl https://api.example.com/me
   pixie curl -X POST -H 'Content-Type: application/json' -d '{"a":1}' https://api.example.com/items
   pixie curl -d @body.json -i https://api.example.com/items`,
@@ -58,6 +62,11 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 	u, err := url.Parse(opts.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("URL %q: want an absolute http or https URL", opts.url)
+	}
+	// Only this command line's --allow-insecure-http counts, not a profile's:
+	// that one accepts the server's endpoints, not any API the token goes to.
+	if err := refuseInsecureHTTP("URL", u, opts.settings.s.AllowInsecureHTTP); err != nil {
+		return err
 	}
 	body, err := opts.body()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/wire"
 )
 
 // inspectOptions are the options of pixie inspect.
@@ -27,6 +28,9 @@ type inspectOptions struct {
 	issuer   string
 	audience string
 	output   string
+	// allowInsecure accepts an http:// issuer or jwks_uri on a host other than
+	// loopback.
+	allowInsecure bool
 }
 
 func newInspectCmd(a *app) *cobra.Command {
@@ -55,6 +59,7 @@ published keys, and so are the iss, exp and nbf claims (and aud with
 	cmd.Flags().StringVar(&opts.issuer, "issuer", "", "issuer `URL` whose keys sign the token")
 	cmd.Flags().StringVar(&opts.audience, "audience", "", "with --verify, require `AUDIENCE` in the aud claim")
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output `FORMAT`: text or json")
+	cmd.Flags().BoolVar(&opts.allowInsecure, "allow-insecure-http", false, "accept an http:// issuer on a host other than loopback, although anyone on the network could then replace its keys")
 	return cmd
 }
 
@@ -73,7 +78,7 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 		return usagef("--verify needs --issuer URL")
 	}
 	if opts.issuer != "" {
-		if err := checkURL("--issuer", opts.issuer); err != nil {
+		if err := checkURL("--issuer", opts.issuer, opts.allowInsecure); err != nil {
 			return err
 		}
 	}
@@ -91,21 +96,26 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 			return fmt.Errorf("the token does not verify: %w", err)
 		}
 	}
+	// The token's header and claims may carry any text: jsonTerminalSafe
+	// escapes the control characters encoding/json leaves raw.
 	if opts.output == "json" {
-		enc := json.NewEncoder(opts.stdout)
-		enc.SetIndent("", "  ")
 		out := map[string]any{"header": header, "claims": claims}
 		if opts.verify {
 			out["verified"] = true
 		}
-		return enc.Encode(out)
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(opts.stdout, "%s\n", jsonTerminalSafe(b))
+		return err
 	}
 	for _, part := range []struct {
 		title string
 		v     map[string]any
 	}{{"Header", header}, {"Claims", claims}} {
 		b, _ := json.MarshalIndent(part.v, "", "  ")
-		fmt.Fprintf(opts.stdout, "%s:\n%s\n", part.title, b)
+		fmt.Fprintf(opts.stdout, "%s:\n%s\n", part.title, jsonTerminalSafe(b))
 	}
 	now := opts.now()
 	for _, c := range []struct{ name, label string }{{"iat", "Issued"}, {"nbf", "Not before"}, {"exp", "Expires"}} {
@@ -114,7 +124,7 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 		}
 	}
 	if verified != "" {
-		fmt.Fprintf(opts.stdout, "Verified: %s\n", verified)
+		fmt.Fprintf(opts.stdout, "Verified: %s\n", terminalLine(verified))
 	}
 	return nil
 }
@@ -202,7 +212,7 @@ func relative(t, now time.Time) string {
 // iss, exp, nbf and (with --audience) aud claims (RFC 7519 section 7.2, RFC
 // 9068 section 4). It returns a description of the key that verified it.
 func (opts *inspectOptions) verifyJWT(ctx context.Context, raw string, claims map[string]any) (string, error) {
-	d := &pixie.Discovery{HTTPClient: opts.httpClient()}
+	d := &pixie.Discovery{HTTPClient: opts.httpClient(), AllowInsecureHTTP: opts.allowInsecure}
 	m, err := d.Discover(ctx, opts.issuer)
 	if err != nil {
 		return "", err
@@ -210,7 +220,7 @@ func (opts *inspectOptions) verifyJWT(ctx context.Context, raw string, claims ma
 	if m.JWKSURI == "" {
 		return "", fmt.Errorf("%s publishes no jwks_uri", opts.issuer)
 	}
-	keys, err := fetchJWKS(ctx, opts.httpClient(), m.JWKSURI)
+	keys, err := fetchJWKS(ctx, wire.GuardRedirects(opts.httpClient(), opts.allowInsecure), m.JWKSURI)
 	if err != nil {
 		return "", err
 	}
@@ -276,7 +286,10 @@ func audiences(v any) []string {
 	return nil
 }
 
-// fetchJWKS fetches a JSON Web Key Set (RFC 7517 section 5).
+// fetchJWKS fetches a JSON Web Key Set (RFC 7517 section 5) with client,
+// which must refuse redirects to plain http (see [wire.GuardRedirects]): keys
+// fetched in the clear could be anyone's, and a token signed with them would
+// pass for verified. Discovery has already checked u itself.
 func fetchJWKS(ctx context.Context, client *http.Client, u string) (*jose.JSONWebKeySet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -291,8 +304,12 @@ func fetchJWKS(ctx context.Context, client *http.Client, u string) (*jose.JSONWe
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetch %s: %s", u, resp.Status)
 	}
+	body, err := wire.ReadBody(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u, err)
+	}
 	var ks jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ks); err != nil {
+	if err := json.Unmarshal(body, &ks); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", u, err)
 	}
 	return &ks, nil

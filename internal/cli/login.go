@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/wire"
 	"github.com/pixieauth/pixie/oidc"
 )
 
@@ -96,9 +97,11 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	defer cancel()
 	var tok *pixie.Token
 	var subject string
+	// finish tells the browser waiting at the redirect URI how the login ended.
+	finish := func(error) {}
 	switch s.grant() {
 	case grantAuthCode:
-		tok, subject, err = opts.authCode(lctx, cfg, s)
+		tok, subject, finish, err = opts.authCode(lctx, cfg, s)
 	case grantDeviceCode:
 		tok, subject, err = opts.deviceCode(lctx, cfg, s)
 	case grantClientCredentials:
@@ -109,6 +112,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 			err = fmt.Errorf("login timed out after %s without completing; run pixie login again (--timeout sets the limit)", opts.timeout)
 		}
 		err = clientAuthFailed(s.ClientID, err)
+		finish(err)
 		// A failed login is a failure, not a request to log in again.
 		return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
 	}
@@ -120,16 +124,18 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 
 	s.Grant = s.grant()
-	if err := opts.saveProfile(ctx, st, s); err != nil {
-		return err
+	err = opts.saveProfile(ctx, st, s)
+	if err == nil {
+		src := cfg.RefreshSource(pixie.SourceOptions{Store: st, Key: opts.profileName()})
+		err = src.Put(ctx, tok)
 	}
-	src := cfg.RefreshSource(pixie.SourceOptions{Store: st, Key: opts.profileName()})
-	if err := src.Put(ctx, tok); err != nil {
+	finish(err)
+	if err != nil {
 		return err
 	}
 	who := ""
 	if subject != "" {
-		who = " as " + subject
+		who = " as " + terminalLine(subject)
 	}
 	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s; %s.\n", opts.profileName(), who, expiryPhrase(tok, opts.now()))
 	return nil
@@ -145,20 +151,181 @@ func expiryPhrase(tok *pixie.Token, now time.Time) string {
 
 // authCode runs the authorization code grant with PKCE through a loopback
 // redirect (RFC 8252 section 7.3), and returns the token and the subject of its
-// verified ID token.
-func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settings) (*pixie.Token, string, error) {
+// verified ID token. The browser that delivered the code waits for the page
+// that says how the login ended: the caller must call finish with the outcome
+// once it has kept the tokens, or failed to.
+func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settings) (tok *pixie.Token, subject string, finish func(error), err error) {
+	finish = func(error) {}
 	host, path := "127.0.0.1", "/callback"
 	port := "0"
 	if s.RedirectURI != "" {
 		u, err := loopbackRedirect(s.RedirectURI)
 		if err != nil {
-			return nil, "", err
+			return nil, "", finish, err
 		}
 		host, path = u.Hostname(), u.Path
 		if u.Port() != "" {
 			port = u.Port()
 		}
 	}
+	lns, err := listenLoopback(host, port)
+	if err != nil {
+		return nil, "", finish, err
+	}
+	_, boundPort, _ := net.SplitHostPort(lns[0].Addr().String())
+	cfg.RedirectURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, boundPort), Path: path}).String()
+
+	ar, err := cfg.NewAuthRequest(ctx, s.requestOptions()...)
+	if err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return nil, "", finish, err
+	}
+	cb := &callbackHandler{
+		ar:      ar,
+		path:    path,
+		got:     make(chan callbackResult, 1),
+		outcome: make(chan error, 1),
+		warn: sync.OnceFunc(func() {
+			fmt.Fprintln(a.stderr, "pixie: ignored a request to the redirect URI that lacks this login's state; still waiting for the browser.")
+		}),
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: cb}
+	for _, ln := range lns {
+		go srv.Serve(ln)
+	}
+	var once sync.Once
+	finish = func(err error) {
+		once.Do(func() {
+			cb.outcome <- err
+			// Shutdown waits for the handler to write the page.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		})
+	}
+
+	fmt.Fprintf(a.stderr, "Open this URL to log in: %s\n", ar.URL)
+	a.open(ctx, ar.URL, cfg.AllowInsecureHTTP, func(ctx context.Context) error { return a.hooks.authorize(ctx, ar.URL) })
+
+	var r callbackResult
+	select {
+	case r = <-cb.got:
+	case <-ctx.Done():
+		return nil, "", finish, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, "", finish, r.err
+	}
+	if tok, err = cfg.Exchange(ctx, ar, r.code, s.resourceOptions()...); err != nil {
+		return nil, "", finish, err
+	}
+	subject, err = a.idSubject(ctx, cfg, tok, ar.Nonce)
+	return tok, subject, finish, err
+}
+
+// callbackResult is what the redirect to the loopback listener brought: a
+// code, or why there is none.
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// callbackHandler answers at the redirect URI. It takes the first callback
+// that carries the authorization request's state, hands it to the login, and
+// answers it only with the login's outcome.
+type callbackHandler struct {
+	ar      *pixie.AuthRequest
+	path    string
+	claim   sync.Once
+	got     chan callbackResult // the callback taken
+	outcome chan error          // how the login ended, for its page
+	warn    func()
+}
+
+func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != h.path {
+		http.NotFound(w, r)
+		return
+	}
+	code, err := h.ar.ParseCallback(r.URL.Query())
+	if errors.Is(err, pixie.ErrStateMismatch) {
+		// Any local program can reach this port. A request without this
+		// login's state did not come from the authorization server's redirect
+		// (RFC 6749 section 10.12): it must not end the login, or anyone on
+		// the machine could abort it.
+		h.warn()
+		callbackPage(w, http.StatusBadRequest, "Not this login", "This request does not carry the state of the login pixie is waiting for, so pixie ignored it. If you did not open it yourself, another program sent it.")
+		return
+	}
+	taken := false
+	h.claim.Do(func() { taken = true })
+	if !taken {
+		callbackPage(w, http.StatusConflict, "Login already finished", "This login has already finished. You can close this tab.")
+		return
+	}
+	h.got <- callbackResult{code, err}
+	// The page says "logged in" only once the tokens are exchanged, the ID
+	// token verified and both saved: any of these may still fail.
+	select {
+	case err := <-h.outcome:
+		if err != nil {
+			callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+message(err)+". Return to the terminal and run pixie login again.")
+			return
+		}
+		callbackPage(w, http.StatusOK, "Logged in", "You are logged in. You can close this tab and return to the terminal.")
+	case <-r.Context().Done():
+	}
+}
+
+// listenLoopback listens for the redirect on host:port, a random port when
+// port is "0". For localhost it listens on the same port of both 127.0.0.1 and
+// ::1: a browser may resolve localhost to either, and another program could
+// take the address left free and receive the authorization code (RFC 8252
+// section 8.3). Where ::1 is unavailable, no program can take it either.
+func listenLoopback(host, port string) ([]net.Listener, error) {
+	if host != "localhost" {
+		ln, err := listenRedirect(host, port)
+		if err != nil {
+			return nil, err
+		}
+		return []net.Listener{ln}, nil
+	}
+	// A random port free on 127.0.0.1 may be taken on ::1: try a few.
+	for attempt := 1; ; attempt++ {
+		ln4, err := listenRedirect("127.0.0.1", port)
+		if err != nil {
+			return nil, err
+		}
+		_, p, _ := net.SplitHostPort(ln4.Addr().String())
+		ln6, err := net.Listen("tcp", net.JoinHostPort("::1", p))
+		if err == nil {
+			return []net.Listener{ln4, ln6}, nil
+		}
+		if !ipv6Loopback() {
+			return []net.Listener{ln4}, nil
+		}
+		ln4.Close()
+		if port == "0" && attempt < 5 {
+			continue
+		}
+		return nil, fmt.Errorf("listen for the redirect on %s: %v\nAnother program listens there and could receive the login meant for localhost; stop it, or choose another port in --redirect-uri", net.JoinHostPort("::1", p), err)
+	}
+}
+
+// ipv6Loopback reports whether this machine can listen on ::1.
+func ipv6Loopback() bool {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// listenRedirect listens on host:port, explaining a failure.
+func listenRedirect(host, port string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		hint := ""
@@ -166,75 +333,19 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 			hint = "\nIs another program (or pixie login) using the port of --redirect-uri?"
 		}
 		// %v: a local failure, not a temporary one of the server's.
-		return nil, "", fmt.Errorf("listen for the redirect on %s: %v%s", net.JoinHostPort(host, port), err, hint)
+		return nil, fmt.Errorf("listen for the redirect on %s: %v%s", net.JoinHostPort(host, port), err, hint)
 	}
-	_, boundPort, _ := net.SplitHostPort(ln.Addr().String())
-	cfg.RedirectURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, boundPort), Path: path}).String()
-
-	ar, err := cfg.NewAuthRequest(ctx, s.requestOptions()...)
-	if err != nil {
-		ln.Close()
-		return nil, "", err
-	}
-	type result struct {
-		tok *pixie.Token
-		err error
-	}
-	done := make(chan result, 1)
-	var once sync.Once
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
-		handled := false
-		once.Do(func() {
-			handled = true
-			var tok *pixie.Token
-			code, err := ar.ParseCallback(r.URL.Query())
-			if err == nil {
-				tok, err = cfg.Exchange(ctx, ar, code, s.resourceOptions()...)
-			}
-			if err != nil {
-				callbackPage(w, http.StatusBadRequest, "Login failed", "pixie could not log you in: "+message(err)+". Return to the terminal and run pixie login again.")
-			} else {
-				callbackPage(w, http.StatusOK, "Logged in", "You are logged in. You can close this tab and return to the terminal.")
-			}
-			done <- result{tok, err}
-		})
-		if !handled {
-			callbackPage(w, http.StatusConflict, "Login already finished", "This login has already finished. You can close this tab.")
-		}
-	})}
-	go srv.Serve(ln)
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-
-	fmt.Fprintf(a.stderr, "Open this URL to log in: %s\n", ar.URL)
-	a.open(ctx, ar.URL, func(ctx context.Context) error { return a.hooks.authorize(ctx, ar.URL) })
-
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, "", r.err
-		}
-		sub, err := a.idSubject(ctx, cfg, r.tok, ar.Nonce)
-		return r.tok, sub, err
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
-	}
+	return ln, nil
 }
 
-// open shows url to the user: through the quickstart hook when there is one,
-// otherwise in the browser unless --no-browser.
-func (a *loginOptions) open(ctx context.Context, u string, hook func(context.Context) error) {
+// open shows u to the user: through the quickstart hook when there is one,
+// otherwise in the browser unless --no-browser. allowInsecure lets the browser
+// open an http:// URL on a host other than loopback.
+func (a *loginOptions) open(ctx context.Context, u string, allowInsecure bool, hook func(context.Context) error) {
 	if a.hooks != nil {
 		go func() {
 			if err := hook(ctx); err != nil {
-				fmt.Fprintf(a.stderr, "browser: %v\n", err)
+				fmt.Fprintf(a.stderr, "browser: %s\n", message(err))
 			}
 		}()
 		return
@@ -242,14 +353,27 @@ func (a *loginOptions) open(ctx context.Context, u string, hook func(context.Con
 	if a.noBrowser {
 		return
 	}
-	if err := a.openBrowser(u); err != nil {
-		fmt.Fprintf(a.stderr, "Could not open a browser (%v); open the URL yourself.\n", err)
+	err := a.openBrowser(u, allowInsecure)
+	switch {
+	case errors.Is(err, errNotBrowsable):
+		fmt.Fprintf(a.stderr, "Not opening a browser: %s\n", terminalLine(err.Error()))
+	case err != nil:
+		fmt.Fprintf(a.stderr, "Could not open a browser (%s); open the URL yourself.\n", terminalLine(err.Error()))
 	}
 }
 
+// errNotBrowsable is wrapped by the error of openBrowser for a URL it refuses.
+var errNotBrowsable = errors.New("not a URL to open in a browser")
+
 // openBrowser starts $BROWSER, or the system's URL opener, on u, without
-// waiting for it.
-func (a *app) openBrowser(u string) error {
+// waiting for it. u comes from the server (a device verification URI, the
+// authorization endpoint), so it must be an absolute https URL, or http on a
+// loopback host or with allowInsecure: a value such as "--help" would be read
+// by the opener as an option, and "file:///etc/passwd" would open a local file.
+func (a *app) openBrowser(u string, allowInsecure bool) error {
+	if err := browsable(u, allowInsecure); err != nil {
+		return err
+	}
 	var argv []string
 	if b := strings.Fields(a.getenv("BROWSER")); len(b) > 0 {
 		argv = append(b, u)
@@ -268,6 +392,18 @@ func (a *app) openBrowser(u string) error {
 		return err
 	}
 	go cmd.Wait()
+	return nil
+}
+
+// browsable refuses a URL openBrowser must not open; the error wraps
+// errNotBrowsable.
+func browsable(u string, allowInsecure bool) error {
+	if strings.HasPrefix(u, "-") {
+		return fmt.Errorf("%w: %q starts with '-'", errNotBrowsable, u)
+	}
+	if err := wire.CheckURL(u, allowInsecure); err != nil {
+		return fmt.Errorf("%w: %v", errNotBrowsable, err)
+	}
 	return nil
 }
 
@@ -309,6 +445,8 @@ func (a *app) idSubject(ctx context.Context, cfg *pixie.Config, tok *pixie.Token
 		Issuer:     cfg.Endpoint.Issuer,
 		JWKSURL:    cfg.Endpoint.JWKSURL,
 		HTTPClient: cfg.HTTPClient,
+
+		AllowInsecureHTTP: cfg.AllowInsecureHTTP,
 	})
 	if err != nil {
 		return "", err
@@ -332,7 +470,11 @@ func (a *app) userinfoSubject(ctx context.Context, cfg *pixie.Config, tok *pixie
 	if cfg.Endpoint.UserinfoURL == "" {
 		return ""
 	}
-	u, err := oidc.UserInfo(ctx, cfg.HTTPClient, cfg.Endpoint.UserinfoURL, tok)
+	var opts []oidc.UserInfoOption
+	if cfg.AllowInsecureHTTP {
+		opts = append(opts, oidc.AllowInsecureHTTP())
+	}
+	u, err := oidc.UserInfo(ctx, cfg.HTTPClient, cfg.Endpoint.UserinfoURL, tok, opts...)
 	if err != nil {
 		return ""
 	}
@@ -368,11 +510,12 @@ func (a *loginOptions) deviceCode(ctx context.Context, cfg *pixie.Config, s Sett
 	if err != nil {
 		return nil, "", err
 	}
-	fmt.Fprintf(a.stderr, "To log in, open %s and enter the code: %s\n", da.VerificationURI, da.UserCode)
+	// The server chose these strings: they reach the terminal escaped.
+	fmt.Fprintf(a.stderr, "To log in, open %s and enter the code: %s\n", terminalLine(da.VerificationURI), terminalLine(da.UserCode))
 	link := da.VerificationURI
-	if da.VerificationURIComplete != "" {
+	if da.VerificationURIComplete != "" && browsable(da.VerificationURIComplete, cfg.AllowInsecureHTTP) == nil {
 		link = da.VerificationURIComplete
-		fmt.Fprintf(a.stderr, "Or open %s\n", da.VerificationURIComplete)
+		fmt.Fprintf(a.stderr, "Or open %s\n", terminalLine(da.VerificationURIComplete))
 		if a.isTerminal(a.stderr) {
 			qrterminal.GenerateWithConfig(da.VerificationURIComplete, qrterminal.Config{
 				Level: qrterminal.L, Writer: a.stderr, HalfBlocks: true,
@@ -384,7 +527,7 @@ func (a *loginOptions) deviceCode(ctx context.Context, cfg *pixie.Config, s Sett
 	// The user may well approve on another device: open a browser here only
 	// when one is configured or someone is at this terminal.
 	if a.hooks != nil || a.getenv("BROWSER") != "" || a.isTerminal(a.stderr) {
-		a.open(ctx, link, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
+		a.open(ctx, link, cfg.AllowInsecureHTTP, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
 	}
 	stop := a.spinner("Waiting for approval")
 	tok, err := cfg.DeviceToken(ctx, da)

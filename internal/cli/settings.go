@@ -56,6 +56,9 @@ type Settings struct {
 	Resources   []string          `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Params      map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
 	RedirectURI string            `yaml:"redirect_uri,omitempty" json:"redirect_uri,omitempty"`
+	// AllowInsecureHTTP accepts the server's http:// URLs on hosts other than
+	// loopback (--allow-insecure-http).
+	AllowInsecureHTTP bool `yaml:"allow_insecure_http,omitempty" json:"allow_insecure_http,omitempty"`
 }
 
 // settingsFlags binds the provider and client flags of a command.
@@ -93,6 +96,7 @@ func addSettingsFlags(cmd *cobra.Command) *settingsFlags {
 	fs.StringArrayVar(&f.resources, "resource", nil, "resource `URI` the token is for (RFC 8707, repeatable)")
 	fs.StringArrayVar(&f.params, "param", nil, "extra request parameter `k=v` (repeatable)")
 	fs.StringVar(&f.s.Grant, "grant", "", "grant `TYPE`: authorization_code (default), device_code, client_credentials")
+	fs.BoolVar(&f.s.AllowInsecureHTTP, "allow-insecure-http", false, "accept http:// URLs on hosts other than loopback, although tokens and secrets then cross the network unencrypted")
 	_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions(grants, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(provider.Names(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("auth-method", cobra.FixedCompletions([]string{
@@ -122,6 +126,10 @@ func (f *settingsFlags) apply(base Settings) (Settings, error) {
 	if (f.fs.Changed("issuer") && f.s.Issuer != base.Issuer) || (f.fs.Changed("provider") && f.s.Provider != base.Provider) {
 		s.Issuer, s.Provider, s.ProviderParams = "", "", nil
 		s.AuthURL, s.TokenURL, s.DeviceURL, s.RevokeURL, s.IntrospectURL = "", "", "", "", ""
+		s.AllowInsecureHTTP = false
+	}
+	if f.fs.Changed("allow-insecure-http") {
+		s.AllowInsecureHTTP = f.s.AllowInsecureHTTP
 	}
 	for name, o := range map[string]struct {
 		dst *string
@@ -214,7 +222,7 @@ func (s Settings) check() error {
 		{"--device-url", s.DeviceURL}, {"--revoke-url", s.RevokeURL}, {"--introspect-url", s.IntrospectURL},
 	} {
 		if o.v != "" {
-			if err := checkURL(o.flag, o.v); err != nil {
+			if err := checkURL(o.flag, o.v, s.AllowInsecureHTTP); err != nil {
 				return err
 			}
 		}
@@ -232,12 +240,14 @@ func (s Settings) check() error {
 	return nil
 }
 
-// checkURL refuses a flag's value that is not an absolute http or https URL.
-func checkURL(flag, v string) error {
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+// checkURL refuses a flag's value that is not an absolute http or https URL,
+// or that is http:// on a host other than loopback unless allowInsecure.
+func checkURL(flag, v string, allowInsecure bool) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("%s %q: want an absolute URL such as https://id.example.com", flag, v)
 	}
-	return nil
+	return refuseInsecureHTTP(flag, u, allowInsecure)
 }
 
 // grant returns the grant type, authorization_code when none is set.
@@ -276,7 +286,7 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 			e.Issuer = s.Issuer
 		}
 	case s.Issuer != "":
-		d := &pixie.Discovery{HTTPClient: a.httpClient()}
+		d := &pixie.Discovery{HTTPClient: a.httpClient(), AllowInsecureHTTP: s.AllowInsecureHTTP}
 		m, err := d.Discover(ctx, s.Issuer)
 		if err != nil {
 			return e, err // it names the issuer
@@ -322,6 +332,8 @@ func (a *app) config(ctx context.Context, s Settings) (*pixie.Config, error) {
 		Scopes:     s.Scopes,
 		HTTPClient: a.httpClient(),
 		Logger:     a.logger(),
+
+		AllowInsecureHTTP: s.AllowInsecureHTTP,
 	}
 	if cfg.ClientSecret, err = a.secret(ctx, s); err != nil {
 		return nil, err

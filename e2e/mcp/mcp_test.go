@@ -204,4 +204,3 @@ func statusWith(t *testing.T, url string, tok *pixie.Token) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
-

@@ -85,7 +85,11 @@ func run(ctx context.Context, a *app, args []string) int {
 	}
 	code := exitCode(err)
 	fmt.Fprintf(a.stderr, "pixie: %s\n", message(err))
-	if code == ExitUsage && !errors.As(err, new(*usageError)) {
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue) && ue.cmd != "":
+		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", ue.cmd)
+	case code == ExitUsage && ue == nil:
 		fmt.Fprintln(a.stderr, "Run 'pixie --help' for usage.")
 	}
 	if code == ExitFailure && pixie.Temporary(err) {
@@ -132,7 +136,8 @@ or the server rejected the refresh token).`,
 	}
 	root.PersistentFlags().StringVarP(&a.profile, "profile", "p", "", "profile `NAME` in config.yaml (default $PIXIE_PROFILE or \"default\")")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log each HTTP exchange to stderr, secrets redacted")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	// A bad flag is answered with the help of the command it was given to.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err: err, cmd: cmd.CommandPath()} })
 	root.AddCommand(
 		newLoginCmd(a),
 		newTokenCmd(a),
@@ -235,16 +240,20 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// usageError is a bad command line: exit code 2.
-type usageError struct{ err error }
+// usageError is a bad command line: exit code 2. cmd, when set, is the
+// command whose --help the user is sent to.
+type usageError struct {
+	err error
+	cmd string
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-func usageErr(err error) error { return &usageError{err} }
+func usageErr(err error) error { return &usageError{err: err} }
 
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // usageArgs makes an argument validator's errors usage errors.
@@ -260,10 +269,14 @@ func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// loginRequired wraps err, whose cause means the user must log in again, with
-// the command that does it.
-func loginRequired(profile string, err error) error {
-	return &exitError{code: ExitLoginRequired, err: fmt.Errorf("%w\nLog in with: pixie login --profile %s", err, profile)}
+// loginRequired wraps err, whose cause means the user must log in again to
+// get key's token, with the command that does it.
+func loginRequired(key string, err error) error {
+	hint := "pixie login with the same flags (and --profile NAME to keep them)"
+	if name, ok := profileOfKey(key); ok {
+		hint = "pixie login --profile " + name
+	}
+	return &exitError{code: ExitLoginRequired, err: fmt.Errorf("%w\nLog in with: %s", err, hint)}
 }
 
 // exitCode maps an error to the command's exit code.

@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 // TestScript runs the end-to-end scripts in testdata/script. Each script gets
 // a free loopback port ($PORT, $ISSUER) for its own pixie serve, a second one
 // ($PORT2) for a fixed redirect URI, a fresh
-// PIXIE_HOME and a store key, so no keyring is touched.
+// PIXIE_HOME and a store key, so no keyring is touched, and another key
+// ($OTHER_STORE_KEY).
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -54,6 +55,11 @@ func TestScript(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			other, err := seal.GenerateKey()
+			if err != nil {
+				return err
+			}
+			e.Setenv("OTHER_STORE_KEY", other.Reveal())
 			e.Setenv("PORT", port)
 			e.Setenv("ISSUER", "http://127.0.0.1:"+port)
 			e.Setenv("PIXIE_HOME", filepath.Join(e.WorkDir, "pixiehome"))

@@ -34,16 +34,16 @@ settings stay, so pixie login needs no flags to log in again.`,
 }
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
-	name := opts.profileName()
 	s, key, err := opts.resolve(opts.settings)
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code == ExitLoginRequired {
-		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
+		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", opts.profileName())
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	who := keyLabel(key)
 	st, err := opts.openStoreIfExists()
 	if err != nil {
 		return err
@@ -52,22 +52,34 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		defer st.Close()
 	}
 	tok, err := load(ctx, st, key)
-	if errors.Is(err, pixie.ErrNotFound) {
-		fmt.Fprintf(opts.stderr, "Not logged in (profile %q); nothing to do.\n", name)
+	id, sealedElsewhere := sealedElsewhere(err)
+	switch {
+	case errors.Is(err, pixie.ErrNotFound):
+		fmt.Fprintf(opts.stderr, "Not logged in (%s); nothing to do.\n", who)
 		return nil
-	}
-	if err != nil {
+	case sealedElsewhere:
+		// No configured key opens the token, so it cannot be revoked; left
+		// in place it would only stand in the way of the next login.
+		if err := st.Delete(ctx, key); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.stderr, "Logged out of %s: its tokens, sealed with key %s, which is not configured, were deleted without being revoked at the server; they stay valid there until they expire.\n", who, id)
+		return nil
+	case err != nil:
 		return err
 	}
 	revoked := false
 	if !opts.noRevoke {
+		kept := func(err error) error {
+			return fmt.Errorf("revoke the tokens of %s: %w\nThe tokens were kept; pixie logout --no-revoke deletes them without revoking", who, err)
+		}
 		cfg, err := opts.config(ctx, s)
 		if err != nil {
-			return err
+			return kept(err)
 		}
 		if cfg.Endpoint.RevocationURL != "" {
 			if err := cfg.RevokeToken(ctx, tok); err != nil {
-				return fmt.Errorf("revoke the tokens of profile %q: %w\nThe tokens were kept; pixie logout --no-revoke deletes them without revoking", name, err)
+				return kept(err)
 			}
 			revoked = true
 		}
@@ -77,11 +89,11 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	}
 	switch {
 	case revoked:
-		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens revoked at the server and deleted.\n", name)
+		fmt.Fprintf(opts.stderr, "Logged out of %s: tokens revoked at the server and deleted.\n", who)
 	case opts.noRevoke:
-		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens deleted (not revoked at the server).\n", name)
+		fmt.Fprintf(opts.stderr, "Logged out of %s: tokens deleted (not revoked at the server).\n", who)
 	default:
-		fmt.Fprintf(opts.stderr, "Logged out of profile %q: tokens deleted; the server has no revocation endpoint, so they stay valid until they expire.\n", name)
+		fmt.Fprintf(opts.stderr, "Logged out of %s: tokens deleted; the server has no revocation endpoint, so they stay valid until they expire.\n", who)
 	}
 	return nil
 }

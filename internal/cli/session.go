@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,19 +17,26 @@ import (
 	"github.com/pixieauth/pixie/sqlitestore"
 )
 
-// session is a profile opened for use: its settings, the token store and,
-// once a request needs it, its OAuth client. Close it when done.
+// session is a profile opened for use: its settings, the token stored for it
+// and, once a request needs them, the token store opened for writing and the
+// OAuth client. Close it when done.
 type session struct {
 	app *app
 	// key names the token in the store: the profile name, or for flags used
 	// without a profile or changing its client or request, a name derived from
-	// them.
+	// them (see [flagsKey]).
 	key      string
 	settings Settings
-	store    *sqlitestore.Store
+	// reader is the store opened read-only (nil when there is none), and
+	// stored and version what it held for key when the session opened: enough
+	// to serve a valid token without a lock or a write.
+	reader  *sqlitestore.Store
+	stored  *pixie.Token
+	version uint64
 
-	mu  sync.Mutex
-	cfg *pixie.Config // built by client
+	mu     sync.Mutex
+	writer *sqlitestore.Store // opened by store
+	cfg    *pixie.Config      // built by client
 }
 
 // resolve merges the selected profile with the flags of sf and returns the
@@ -54,7 +62,7 @@ func (a *app) resolve(sf *settingsFlags) (Settings, string, error) {
 	// The profile's token is used only for the profile's own client and
 	// request; flags that change them get a token cached apart.
 	if !exists || identity(s) != identity(base) {
-		return s, "flags:" + identity(s), nil
+		return s, flagsKey(s), nil
 	}
 	return s, name, nil
 }
@@ -65,40 +73,80 @@ func noProfile(name string) error {
 		"no profile %q\nLog in with: pixie login --profile %s --issuer URL --client-id ID", name, name)}
 }
 
-// openSession resolves the settings and opens the token store; the client is
-// built when a request needs it (see [session.client]). A grant that needs a
-// login fails with exit code 4 when no token is stored, before any request is
-// made.
+// openSession resolves the settings and reads the stored token; the store is
+// opened for writing, and the client built, only when a renewal needs them
+// (see [session.store] and [session.client]). A grant that needs a login fails
+// with exit code 4 when no token is stored, before any request is made.
 func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, error) {
 	s, key, err := a.resolve(sf)
 	if err != nil {
 		return nil, err
 	}
-	var st *sqlitestore.Store
-	if s.grant() == grantClientCredentials {
-		st, err = a.openStore()
-	} else {
-		st, err = a.openStoreIfExists()
+	if _, ok := profileOfKey(key); !ok && s.hasSecret() {
+		// A token cached for flags is keyed by where the secret comes from,
+		// not by the secret: read it now, so that a secret that cannot be
+		// read is reported rather than hidden by the cached token.
+		if _, err := a.secret(ctx, s); err != nil {
+			return nil, err
+		}
 	}
+	st, err := a.readStore()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := load(ctx, st, key); errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials {
-		if st != nil {
-			st.Close()
-		}
-		return nil, a.notLoggedIn()
+	se := &session{app: a, key: key, settings: s, reader: st}
+	se.stored, se.version, err = loadVersion(ctx, st, key)
+	switch {
+	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials:
+		se.Close()
+		return nil, a.notLoggedIn(key)
+	case err != nil && !errors.Is(err, pixie.ErrNotFound):
+		se.Close()
+		return nil, unopenable(key, err)
 	}
-	return &session{app: a, key: key, settings: s, store: st}, nil
+	return se, nil
+}
+
+// flagsKey is the store key of the token of settings s used without their
+// profile: "flags:", their identity, then the issuer and the client on lines of
+// their own, which pixie status shows. Profile names cannot hold ':', so no
+// profile's token has such a key.
+func flagsKey(s Settings) string {
+	return flagsPrefix + identity(s) + "\n" + s.server() + "\n" + s.ClientID
+}
+
+const flagsPrefix = "flags:"
+
+// profileOfKey returns the profile whose token key is, or false for a token
+// cached for flags.
+func profileOfKey(key string) (string, bool) {
+	if strings.HasPrefix(key, flagsPrefix) {
+		return "", false
+	}
+	return key, true
+}
+
+// keyLabel names the owner of key's token for messages: `profile "work"`, or
+// "flags: ISSUER CLIENT".
+func keyLabel(key string) string {
+	if name, ok := profileOfKey(key); ok {
+		return fmt.Sprintf("profile %q", name)
+	}
+	id, rest, _ := strings.Cut(strings.TrimPrefix(key, flagsPrefix), "\n")
+	return "flags: " + cmp.Or(strings.ReplaceAll(rest, "\n", " "), id)
 }
 
 // identity digests what a token is for: the server (with the provider
-// preset's parameters, such as a tenant), the client, the grant and what was
-// requested. A token cached under one identity is not served for another.
+// preset's parameters, such as a tenant), the client and where its secret or
+// key comes from, the grant and what was requested. A token cached under one
+// identity is not served for another: in particular, naming another secret
+// gets a token of its own, so that a wrong secret is reported rather than
+// hidden by a token fetched with the right one.
 func identity(s Settings) string {
 	h := sha256.New()
 	for _, v := range []string{s.Issuer, s.Provider, keyValueText(s.ProviderParams), s.TokenURL, s.ClientID, s.grant(),
-		strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " "), keyValueText(s.Params)} {
+		strings.Join(s.Scopes, " "), s.Audience, strings.Join(s.Resources, " "), keyValueText(s.Params),
+		s.ClientSecretEnv, s.ClientSecretFile, s.ClientSecretCmd, s.PrivateKey} {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}
@@ -114,7 +162,31 @@ func keyValueText(m map[string]string) string {
 	return b.String()
 }
 
-func (se *session) Close() error { return se.store.Close() }
+// Close closes the stores the session opened.
+func (se *session) Close() error {
+	var errs []error
+	for _, st := range []*sqlitestore.Store{se.reader, se.writer} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// store returns the token store opened for writing, opened on first use
+// (and created, for client credentials).
+func (se *session) store() (*sqlitestore.Store, error) {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	if se.writer == nil {
+		st, err := se.app.openStore()
+		if err != nil {
+			return nil, err
+		}
+		se.writer = st
+	}
+	return se.writer, nil
+}
 
 // client returns the session's OAuth client, built on first use: serving a
 // stored token that is still valid needs no discovery, no secret and no server.
@@ -134,7 +206,11 @@ func (se *session) client(ctx context.Context) (*pixie.Config, error) {
 // source returns the token source of the session's grant: client credentials
 // fetch a new token; the other grants refresh the stored one. skew is the least
 // lifetime a token must have to be served (0: the default).
-func (se *session) source(skew time.Duration) *pixie.Source {
+func (se *session) source(skew time.Duration) (*pixie.Source, error) {
+	st, err := se.store()
+	if err != nil {
+		return nil, err
+	}
 	return pixie.NewSource(func(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
 		cc := se.settings.grant() == grantClientCredentials
 		if current == nil && !cc {
@@ -149,13 +225,30 @@ func (se *session) source(skew time.Duration) *pixie.Source {
 		}
 		return cfg.Refresh(ctx, current)
 	}, pixie.SourceOptions{
-		Store: se.store,
+		Store: st,
 		Key:   se.key,
 		Skew:  skew,
 		// A command lives for one request: no background refresh.
 		RefreshAhead: 1,
 		Logger:       se.app.logger(),
-	})
+	}), nil
+}
+
+// defaultSkew is how long before its expiry a token stops being served when
+// no --min-ttl is given: the Source's default.
+const defaultSkew = time.Minute
+
+// cached returns the stored token when it can be served as it is: valid for at
+// least minTTL (or a minute) more. It takes no lock and makes no request;
+// otherwise it returns nil and [app.token] renews. Its rule is the Source's,
+// never more lenient: a short-lived token, which the Source serves until half
+// its lifetime is left, is left to the Source.
+func (se *session) cached(minTTL time.Duration) *pixie.Token {
+	tok := se.stored
+	if tok == nil || !tok.Valid(se.app.now(), cmp.Or(minTTL, defaultSkew)) {
+		return nil
+	}
+	return tok
 }
 
 // token returns a valid token of the session, renewed when needed, with at
@@ -169,14 +262,23 @@ func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Du
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	src := se.source(minTTL)
+	if tok := se.stored; tok != nil {
+		if minTTL > 0 && tok.Lifetime > 0 && tok.Lifetime < minTTL {
+			// A renewal would bring a token no longer-lived than this one:
+			// fail before spending a refresh on it.
+			return nil, nil, fmt.Errorf("the server issues tokens valid for %s, less than --min-ttl %s: ask for a shorter --min-ttl", tok.Lifetime.Round(time.Second), minTTL)
+		}
+	}
+	src, err := se.source(minTTL)
+	if err != nil {
+		return nil, nil, err
+	}
 	stop := context.AfterFunc(ctx, func() {
 		fmt.Fprintln(a.stderr, "pixie: finishing the token renewal in progress, so that no token is lost (Ctrl-C again to quit now)")
 	})
 	defer stop()
 	rctx := context.WithoutCancel(ctx)
 	var tok *pixie.Token
-	var err error
 	if force {
 		tok, err = src.ForceRefresh(rctx)
 	} else if tok, err = src.Token(rctx); err == nil && minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
@@ -186,32 +288,73 @@ func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Du
 		err = ctx.Err()
 	}
 	if err != nil {
+		se.recordRejection(rctx, err)
 		return nil, nil, a.explain(se, err)
 	}
 	if minTTL > 0 && !tok.Expiry.IsZero() && tok.ExpiresIn(a.now()) < minTTL {
-		return nil, nil, fmt.Errorf("the server issued a token valid for %s, less than --min-ttl %s", tok.ExpiresIn(a.now()).Round(time.Second), minTTL)
+		return nil, nil, fmt.Errorf("the server issued a token valid for %s, less than --min-ttl %s: ask for a shorter --min-ttl", tok.ExpiresIn(a.now()).Round(time.Second), minTTL)
 	}
 	return tok, src, nil
+}
+
+// rejectedKey marks, in a stored token's Extra, that the server rejected its
+// refresh token: when, in RFC 3339. The token is kept (a stored token is never
+// deleted because a renewal failed, and its access token may still be
+// accepted), but pixie status shows that only a new login helps. A renewal or
+// a login replaces the token, and the mark with it.
+const rejectedKey = "pixie_cli_refresh_rejected_at"
+
+// rejectedAt returns when the server rejected tok's refresh token, or "".
+func rejectedAt(tok *pixie.Token) string {
+	at, _ := tok.Extra[rejectedKey].(string)
+	return at
+}
+
+// recordRejection marks the stored token rejected when err says the server
+// rejected its grant. Only the token this session read is marked, with a
+// compare-and-swap on its version: a token another process saved since is
+// left alone.
+func (se *session) recordRejection(ctx context.Context, err error) {
+	if se.stored == nil || se.stored.RefreshToken.IsZero() || errors.Is(err, pixie.ErrNoToken) || !pixie.LoginRequired(err) {
+		return
+	}
+	st, serr := se.store()
+	if serr != nil {
+		return
+	}
+	tok, ver, lerr := st.Load(ctx, se.key)
+	if lerr != nil || ver != se.version {
+		return
+	}
+	marked := *tok
+	marked.Extra = maps.Clone(tok.Extra)
+	if marked.Extra == nil {
+		marked.Extra = map[string]any{}
+	}
+	marked.Extra[rejectedKey] = se.app.now().UTC().Format(time.RFC3339)
+	if _, err := st.Save(ctx, se.key, &marked, ver); err != nil {
+		se.app.logger().Debug("pixie: could not record the rejection of the refresh token", "error", err)
+	}
 }
 
 // explain turns a token failure into the error shown to the user.
 func (a *app) explain(se *session, err error) error {
 	switch {
 	case err == pixie.ErrNoToken:
-		return a.notLoggedIn()
+		return a.notLoggedIn(se.key)
 	case errors.Is(err, pixie.ErrNoToken):
-		return loginRequired(a.profileName(), fmt.Errorf("the access token of profile %q expired and there is no refresh token to renew it", a.profileName()))
+		return loginRequired(se.key, fmt.Errorf("the access token of %s expired and there is no refresh token to renew it", keyLabel(se.key)))
 	case errors.Is(err, pixie.ErrInvalidClient):
 		return clientAuthFailed(se.settings.ClientID, err)
 	case pixie.LoginRequired(err):
-		return loginRequired(a.profileName(), fmt.Errorf("the server rejected the stored grant: %w", err))
+		return loginRequired(se.key, fmt.Errorf("the server rejected the stored grant: %w", err))
 	}
-	return err
+	return unopenable(se.key, err)
 }
 
-// notLoggedIn is the error for a profile without a stored token.
-func (a *app) notLoggedIn() error {
-	return loginRequired(a.profileName(), fmt.Errorf("not logged in (profile %q)", a.profileName()))
+// notLoggedIn is the error for a token key that has none stored.
+func (a *app) notLoggedIn(key string) error {
+	return loginRequired(key, fmt.Errorf("not logged in (%s)", keyLabel(key)))
 }
 
 // clientAuthFailed names a client authentication failure (RFC 6749 section 5.2

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -13,9 +14,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/provider"
@@ -51,7 +54,7 @@ type Settings struct {
 	PrivateKey       string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
 
 	Grant       string            `yaml:"grant,omitempty" json:"grant,omitempty"`
-	Scopes      []string          `yaml:"scopes,omitempty" json:"scopes,omitempty"`
+	Scopes      scopeList         `yaml:"scopes,omitempty" json:"scopes,omitempty"`
 	Audience    string            `yaml:"audience,omitempty" json:"audience,omitempty"`
 	Resources   []string          `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Params      map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
@@ -59,6 +62,34 @@ type Settings struct {
 	// AllowInsecureHTTP accepts the server's http:// URLs on hosts other than
 	// loopback (--allow-insecure-http).
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http,omitempty" json:"allow_insecure_http,omitempty"`
+
+	// origin names the profile in config.yaml these settings came from
+	// ("PATH: profile \"NAME\""), empty for none; given reports whether a
+	// flag gave the setting of a config.yaml key. Errors blame the one that
+	// gave a bad value (see [Settings.source]).
+	origin string
+	given  func(key string) bool
+}
+
+// scopeList is the scopes of a profile. In config.yaml it is a list, or one
+// string of space-separated scopes as in an OAuth scope parameter (RFC 6749
+// section 3.3): `scopes: "openid email"` and `scopes: [openid, email]` are
+// the same.
+type scopeList []string
+
+// UnmarshalYAML reads a list of scopes or one space-separated string.
+func (l *scopeList) UnmarshalYAML(n *yaml.Node) error {
+	var words []string
+	if n.Kind == yaml.ScalarNode {
+		words = []string{n.Value}
+	} else if err := n.Decode(&words); err != nil {
+		return fmt.Errorf("line %d: scopes: want a list of scopes or a string of space-separated ones", n.Line)
+	}
+	*l = nil
+	for _, w := range words {
+		*l = append(*l, strings.Fields(w)...)
+	}
+	return nil
 }
 
 // settingsFlags binds the provider and client flags of a command.
@@ -106,8 +137,8 @@ func addSettingsFlags(cmd *cobra.Command) *settingsFlags {
 	return f
 }
 
-// literalSecretError explains why a secret on the command line is refused.
-var literalSecretError = errors.New(`--client-secret is refused: a secret given on the command line is visible to every user of this machine in the process list and is kept in your shell history.
+// errLiteralSecret explains why a secret on the command line is refused.
+var errLiteralSecret = errors.New(`--client-secret is refused: a secret given on the command line is visible to every user of this machine in the process list and is kept in your shell history.
 Give it another way:
   --client-secret-env VAR    read it from an environment variable
   --client-secret-file FILE  read it from a file only you can read (chmod 600)
@@ -116,9 +147,10 @@ Give it another way:
 // apply overlays the flags the user set on base and returns the result.
 func (f *settingsFlags) apply(base Settings) (Settings, error) {
 	if f.fs.Changed("client-secret") {
-		return Settings{}, usageErr(literalSecretError)
+		return Settings{}, usageErr(errLiteralSecret)
 	}
 	s := base
+	s.given = func(key string) bool { return f.fs.Changed(flagName(key)) }
 	s.ProviderParams = maps.Clone(base.ProviderParams)
 	s.Params = maps.Clone(base.Params)
 	// Naming another server replaces the old server's settings: its endpoints
@@ -195,10 +227,12 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
-// check refuses settings that cannot work, before any request is made.
+// check refuses settings that cannot work, before any request is made. Each
+// error names where the bad value came from: the flag, or the profile in
+// config.yaml when no flag gave it (then it is not a usage error).
 func (s Settings) check() error {
 	if s.Grant != "" && !slices.Contains(grants, s.Grant) {
-		return usagef("--grant %q: want one of %s", s.Grant, strings.Join(grants, ", "))
+		return s.invalid("grant", fmt.Errorf("%q: want one of %s", s.Grant, strings.Join(grants, ", ")))
 	}
 	n := 0
 	for _, v := range []string{s.ClientSecretEnv, s.ClientSecretFile, s.ClientSecretCmd} {
@@ -207,37 +241,152 @@ func (s Settings) check() error {
 		}
 	}
 	if n > 1 {
+		// Flags name the secret's source as one setting (see apply): a flag
+		// for any of them replaced all three.
+		_, env := s.source("client_secret_env")
+		_, file := s.source("client_secret_file")
+		if _, cmd := s.source("client_secret_cmd"); !env && !file && !cmd {
+			return fmt.Errorf("%s names the client secret more than one way: keep one of client_secret_env, client_secret_file and client_secret_cmd", s.origin)
+		}
 		return usagef("give the client secret one way: --client-secret-env, --client-secret-file or --client-secret-cmd")
 	}
-	if s.ClientSecretCmd != "" && len(strings.Fields(s.ClientSecretCmd)) == 0 {
-		return usagef("--client-secret-cmd %q: want a command, such as \"pass show my/client\"", s.ClientSecretCmd)
+	if s.ClientSecretCmd != "" {
+		if argv, err := commandLine(s.ClientSecretCmd); err != nil || len(argv) == 0 {
+			return s.invalid("client_secret_cmd", fmt.Errorf("%q: want a command, such as \"pass show my/client\"", s.ClientSecretCmd))
+		}
 	}
 	switch pixie.AuthMethod(s.AuthMethod) {
 	case pixie.AuthAuto, pixie.ClientSecretBasic, pixie.ClientSecretPost, pixie.AuthNone, pixie.ClientSecretJWT, pixie.PrivateKeyJWT:
 	default:
-		return usagef("--auth-method %q: want client_secret_basic, client_secret_post, none, client_secret_jwt or private_key_jwt", s.AuthMethod)
+		return s.invalid("auth_method", fmt.Errorf("%q: want client_secret_basic, client_secret_post, none, client_secret_jwt or private_key_jwt", s.AuthMethod))
 	}
-	for _, o := range []struct{ flag, v string }{
-		{"--issuer", s.Issuer}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL},
-		{"--device-url", s.DeviceURL}, {"--revoke-url", s.RevokeURL}, {"--introspect-url", s.IntrospectURL},
+	for _, o := range []struct{ key, v string }{
+		{"issuer", s.Issuer}, {"auth_url", s.AuthURL}, {"token_url", s.TokenURL},
+		{"device_url", s.DeviceURL}, {"revoke_url", s.RevokeURL}, {"introspect_url", s.IntrospectURL},
 	} {
 		if o.v != "" {
-			if err := checkURL(o.flag, o.v, s.AllowInsecureHTTP); err != nil {
-				return err
+			name, _ := s.source(o.key)
+			if err := checkURL(name, o.v, s.AllowInsecureHTTP); err != nil {
+				return s.blame(o.key, err)
 			}
 		}
 	}
 	if s.Provider != "" {
 		if _, err := provider.ParamsOf(s.Provider); err != nil {
-			return usageErr(err)
+			return s.invalid("provider", err)
 		}
 	}
 	if s.RedirectURI != "" {
 		if _, err := loopbackRedirect(s.RedirectURI); err != nil {
-			return usageErr(err)
+			return s.blame("redirect_uri", usageErr(err))
 		}
 	}
 	return nil
+}
+
+// source names where the setting key (its name in config.yaml) came from: its
+// flag, when given or when there is no profile, else the profile in
+// config.yaml.
+func (s Settings) source(key string) (name string, flag bool) {
+	if s.origin == "" || (s.given != nil && s.given(key)) {
+		return "--" + flagName(key), true
+	}
+	return s.origin + ": " + key, false
+}
+
+// invalid is the error for the bad value of setting key: "NAME " then err,
+// where NAME is its [Settings.source]; a usage error when a flag gave it.
+func (s Settings) invalid(key string, err error) error {
+	name, _ := s.source(key)
+	return s.blame(key, fmt.Errorf("%s %w", name, err))
+}
+
+// blame makes err, about setting key, a usage error when a flag gave the
+// value, and a plain one when config.yaml did: the command line was right.
+func (s Settings) blame(key string, err error) error {
+	if _, flag := s.source(key); flag {
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			err = usageErr(err)
+		}
+		return err
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ue.err
+	}
+	return err
+}
+
+// flagName returns the flag that sets the setting key of config.yaml.
+func flagName(key string) string {
+	switch key {
+	case "scopes", "resources", "params", "provider_params":
+		key = strings.TrimSuffix(key, "s")
+	}
+	return strings.ReplaceAll(key, "_", "-")
+}
+
+// commandLine splits a --client-secret-cmd into its program and arguments. No
+// shell runs it: there are no variables, globs, pipes or redirections. Words
+// are separated by blanks; single quotes keep everything up to the next
+// single quote, double quotes likewise except that a backslash there escapes
+// '"' and '\\'; outside quotes a backslash escapes any character. So
+// `pass show "my client"` runs pass with the arguments show and "my client".
+func commandLine(cmd string) ([]string, error) {
+	var (
+		args  []string
+		word  strings.Builder
+		inArg bool
+		quote rune
+	)
+	rs := []rune(cmd)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				word.WriteRune(r)
+			}
+		case quote == '"':
+			switch {
+			case r == '"':
+				quote = 0
+			case r == '\\' && i+1 < len(rs) && (rs[i+1] == '"' || rs[i+1] == '\\'):
+				i++
+				word.WriteRune(rs[i])
+			default:
+				word.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inArg = r, true
+		case r == '\\':
+			if i+1 == len(rs) {
+				return nil, errors.New("ends with a backslash")
+			}
+			i++
+			word.WriteRune(rs[i])
+			inArg = true
+		case unicode.IsSpace(r):
+			if inArg {
+				args = append(args, word.String())
+				word.Reset()
+				inArg = false
+			}
+		default:
+			word.WriteRune(r)
+			inArg = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inArg {
+		args = append(args, word.String())
+	}
+	return args, nil
 }
 
 // checkURL refuses a flag's value that is not an absolute http or https URL,
@@ -256,6 +405,17 @@ func (s Settings) grant() string {
 		return grantAuthCode
 	}
 	return s.Grant
+}
+
+// server names the server of s for people: the issuer, the provider preset or
+// the token endpoint.
+func (s Settings) server() string {
+	return cmp.Or(s.Issuer, s.Provider, s.TokenURL)
+}
+
+// hasSecret reports whether s says where to read a client secret.
+func (s Settings) hasSecret() bool {
+	return s.ClientSecretEnv != "" || s.ClientSecretFile != "" || s.ClientSecretCmd != ""
 }
 
 // configured reports whether s names a server.
@@ -361,7 +521,10 @@ func (a *app) secret(ctx context.Context, s Settings) (pixie.Secret, error) {
 	case s.ClientSecretFile != "":
 		return pixie.SecretFromFile(s.ClientSecretFile)
 	case s.ClientSecretCmd != "":
-		args := strings.Fields(s.ClientSecretCmd)
+		args, err := commandLine(s.ClientSecretCmd)
+		if err != nil || len(args) == 0 {
+			return pixie.Secret{}, s.invalid("client_secret_cmd", fmt.Errorf("%q: want a command, such as \"pass show my/client\"", s.ClientSecretCmd))
+		}
 		return pixie.SecretFromCommand(ctx, args[0], args[1:]...)
 	}
 	return pixie.Secret{}, nil

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,18 +39,32 @@ shown.`,
 	return cmd
 }
 
-// profileStatus is one profile in pixie status.
+// profileStatus is one profile, or one token cached for flags, in pixie
+// status.
 type profileStatus struct {
-	Profile         string   `json:"profile"`
+	// Profile is the profile's name; empty for a token cached for flags.
+	Profile string `json:"profile,omitempty"`
+	// Flags marks a token cached for flags given without a profile (or
+	// changing a profile's client or request).
+	Flags           bool     `json:"flags,omitempty"`
 	Issuer          string   `json:"issuer,omitempty"`
 	ClientID        string   `json:"client_id,omitempty"`
-	Grant           string   `json:"grant"`
+	Grant           string   `json:"grant,omitempty"`
 	Scopes          []string `json:"scopes"`
 	LoggedIn        bool     `json:"logged_in"`
 	ExpiresAt       string   `json:"expires_at,omitempty"`
 	Expired         bool     `json:"expired"`
 	HasRefreshToken bool     `json:"has_refresh_token"`
-	Store           string   `json:"store"`
+	// RefreshRejectedAt is when the server rejected the refresh token: only
+	// a new login helps.
+	RefreshRejectedAt string `json:"refresh_rejected_at,omitempty"`
+	// SealedWithKey is the id of the key that sealed a token no configured
+	// key opens; Error says why any other stored token cannot be read.
+	SealedWithKey string `json:"sealed_with_key,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Store         string `json:"store"`
+	// KeySource says where the store's keys come from.
+	KeySource string `json:"key_source,omitempty"`
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
@@ -74,42 +87,62 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
+	st, err := opts.readStore()
+	if err != nil {
+		return err
+	}
+	keySource := ""
+	var flagsKeys []string
+	if st != nil {
+		defer st.Close()
+		keySource = st.KeySource().String()
+		if !opts.profileExplicit() {
+			keys, err := st.Keys(ctx)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if _, ok := profileOfKey(k); !ok {
+					flagsKeys = append(flagsKeys, k)
+				}
+			}
+		}
+	}
 	list := []profileStatus{}
-	if len(names) > 0 {
-		st, err := opts.openStoreIfExists()
-		if err != nil {
-			return err
-		}
-		if st != nil {
-			defer st.Close()
-		}
-		for _, name := range names {
+	for _, key := range append(names, flagsKeys...) {
+		ps := profileStatus{Store: path, KeySource: keySource}
+		if name, ok := profileOfKey(key); ok {
 			s := c.Profiles[name]
-			ps := profileStatus{Profile: name, Issuer: s.Issuer, ClientID: s.ClientID, Grant: s.grant(), Scopes: s.Scopes, Store: path}
-			if ps.Issuer == "" {
-				ps.Issuer = cmp.Or(s.Provider, s.TokenURL)
-			}
-			tok, err := load(ctx, st, name)
-			switch {
-			case errors.Is(err, pixie.ErrNotFound):
-			case err != nil:
-				return fmt.Errorf("profile %q: %w", name, err)
-			default:
-				ps.LoggedIn = true
-				ps.HasRefreshToken = !tok.RefreshToken.IsZero()
-				if len(tok.Scope) > 0 {
-					ps.Scopes = tok.Scope
-				}
-				if !tok.Expiry.IsZero() {
-					ps.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
-					ps.Expired = !tok.Expiry.After(opts.now())
-				}
-			}
-			if ps.Scopes == nil {
-				ps.Scopes = []string{}
-			}
-			list = append(list, ps)
+			ps.Profile, ps.Issuer, ps.ClientID, ps.Grant, ps.Scopes = name, s.server(), s.ClientID, s.grant(), s.Scopes
+		} else {
+			ps.Flags = true
+			_, rest, _ := strings.Cut(key, "\n")
+			ps.Issuer, ps.ClientID, _ = strings.Cut(rest, "\n")
 		}
+		tok, err := load(ctx, st, key)
+		id, sealedElsewhere := sealedElsewhere(err)
+		switch {
+		case errors.Is(err, pixie.ErrNotFound):
+		case sealedElsewhere:
+			ps.SealedWithKey = id.String()
+		case err != nil:
+			ps.Error = err.Error()
+		default:
+			ps.HasRefreshToken = !tok.RefreshToken.IsZero()
+			ps.RefreshRejectedAt = rejectedAt(tok)
+			ps.LoggedIn = ps.RefreshRejectedAt == ""
+			if len(tok.Scope) > 0 {
+				ps.Scopes = tok.Scope
+			}
+			if !tok.Expiry.IsZero() {
+				ps.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
+				ps.Expired = !tok.Expiry.After(opts.now())
+			}
+		}
+		if ps.Scopes == nil {
+			ps.Scopes = []string{}
+		}
+		list = append(list, ps)
 	}
 	if opts.output == "json" {
 		enc := json.NewEncoder(opts.stdout)
@@ -120,28 +153,44 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		fmt.Fprintln(opts.stderr, "No profiles. Log in with: pixie login --issuer URL --client-id ID")
 		return nil
 	}
-	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tISSUER\tCLIENT\tGRANT\tSCOPES\tTOKEN\tREFRESH")
+	rows := [][]string{{"PROFILE", "ISSUER", "CLIENT", "GRANT", "SCOPES", "TOKEN", "REFRESH"}}
 	for _, ps := range list {
-		state := "none"
-		switch {
-		case !ps.LoggedIn:
-		case ps.ExpiresAt == "":
-			state = "no expiry"
-		case ps.Expired:
-			state = "expired " + ps.ExpiresAt
-		default:
-			state = "expires " + ps.ExpiresAt
-		}
 		refresh := "no"
 		if ps.HasRefreshToken {
 			refresh = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ps.Profile, ps.Issuer, ps.ClientID, ps.Grant, cmp.Or(strings.Join(ps.Scopes, " "), "-"), state, refresh)
+		profile := ps.Profile
+		if ps.Flags {
+			profile = "flags:"
+		}
+		rows = append(rows, []string{profile, ps.Issuer, ps.ClientID, cmp.Or(ps.Grant, "-"),
+			cmp.Or(strings.Join(ps.Scopes, " "), "-"), ps.tokenState(), refresh})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(opts.stdout, rows); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.stdout, "Store: %s\n", path)
+	if keySource != "" {
+		fmt.Fprintf(opts.stdout, "Key: %s\n", keySource)
+	}
 	return nil
+}
+
+// tokenState describes the stored token in the status table.
+func (ps profileStatus) tokenState() string {
+	switch {
+	case ps.SealedWithKey != "":
+		return "sealed with key " + ps.SealedWithKey + ", not configured"
+	case ps.Error != "":
+		return "unreadable: " + ps.Error
+	case ps.RefreshRejectedAt != "":
+		return "login required: refresh token rejected " + ps.RefreshRejectedAt
+	case !ps.LoggedIn:
+		return "none"
+	case ps.ExpiresAt == "":
+		return "no expiry"
+	case ps.Expired:
+		return "expired " + ps.ExpiresAt
+	}
+	return "expires " + ps.ExpiresAt
 }

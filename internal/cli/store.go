@@ -25,53 +25,133 @@ func (a *app) storePath() (string, error) {
 	return filepath.Join(dir, storeFile), nil
 }
 
-// openStore opens the token store. The sealing key comes from PIXIE_STORE_KEY
-// when set, otherwise from the OS keyring or the key file beside the store.
+// openStore opens the token store for reading and writing, creating it if
+// needed. The sealing key comes from PIXIE_STORE_KEY when set, otherwise from
+// the OS keyring or the key file beside the store.
 func (a *app) openStore() (*sqlitestore.Store, error) {
-	path, err := a.storePath()
+	st, err := a.open()
 	if err != nil {
 		return nil, err
 	}
-	var opt sqlitestore.Option
-	switch {
-	case a.storeKey != "" || a.getenv(seal.EnvVar) != "":
-		text := a.storeKey
-		if text == "" {
-			text = a.getenv(seal.EnvVar)
+	if src := st.KeySource(); src.Created && src.Kind == seal.SourceFile {
+		// Said once: the key is created once. Where the key lives decides who
+		// can read the tokens, so the user should know.
+		why := "no OS keyring is configured"
+		if len(src.Skipped) > 0 {
+			why = "the OS keyring did not answer: " + errors.Join(src.Skipped...).Error()
 		}
-		ks, err := seal.ParseKeySet(text)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", seal.EnvVar, err)
-		}
-		opt = sqlitestore.WithKeySet(ks)
-	default:
-		r := sqlitestore.DefaultResolver(path)
-		r.Env = "" // read through a.getenv above
-		opt = sqlitestore.WithResolver(r)
+		fmt.Fprintf(a.stderr, "pixie: the token store's key was saved in %s (mode 0600), as %s.\nAnyone who can read that file can open the stored tokens; set %s to keep the key elsewhere.\n",
+			src.Name, why, seal.EnvVar)
 	}
-	return sqlitestore.Open(path, opt)
+	return st, nil
 }
 
 // openStoreIfExists opens the token store if there is one: commands that only
 // read tokens do not create a store, or a key, for nothing. It returns nil when
 // there is none.
 func (a *app) openStoreIfExists() (*sqlitestore.Store, error) {
+	if ok, err := a.storeExists(); !ok || err != nil {
+		return nil, err
+	}
+	return a.openStore()
+}
+
+// readStore opens the token store for reading only, or returns nil when there
+// is none. Reading takes no lock and writes nothing, so it works in a
+// read-only home, and it skips the work only a writer needs.
+func (a *app) readStore() (*sqlitestore.Store, error) {
+	if ok, err := a.storeExists(); !ok || err != nil {
+		return nil, err
+	}
+	return a.open(sqlitestore.ReadOnly())
+}
+
+// storeExists reports whether there is a token store.
+func (a *app) storeExists() (bool, error) {
+	path, err := a.storePath()
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist), nil
+}
+
+// open opens the token store with its keys and opts.
+func (a *app) open(opts ...sqlitestore.Option) (*sqlitestore.Store, error) {
 	path, err := a.storePath()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	switch {
+	case a.storeKey != "":
+		ks, err := seal.ParseKeySet(a.storeKey)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sqlitestore.WithKeySet(ks))
+	case a.getenv(seal.EnvVar) != "":
+		ks, err := seal.ParseKeySet(a.getenv(seal.EnvVar))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", seal.EnvVar, err)
+		}
+		opts = append(opts, sqlitestore.WithKeySet(ks), sqlitestore.WithKeySource(seal.Source{Kind: seal.SourceEnv, Name: seal.EnvVar}))
+	default:
+		r := sqlitestore.DefaultResolver(path)
+		r.Env = "" // read through a.getenv above
+		opts = append(opts, sqlitestore.WithResolver(r))
 	}
-	return a.openStore()
+	return sqlitestore.Open(path, opts...)
 }
 
 // load reads key's token from st, which may be nil for a store that does not
 // exist: then nothing is stored.
 func load(ctx context.Context, st *sqlitestore.Store, key string) (*pixie.Token, error) {
-	if st == nil {
-		return nil, pixie.ErrNotFound
-	}
-	tok, _, err := st.Load(ctx, key)
+	tok, _, err := loadVersion(ctx, st, key)
 	return tok, err
+}
+
+// loadVersion is [load] with the token's version.
+func loadVersion(ctx context.Context, st *sqlitestore.Store, key string) (*pixie.Token, uint64, error) {
+	if st == nil {
+		return nil, 0, pixie.ErrNotFound
+	}
+	return st.Load(ctx, key)
+}
+
+// sealedElsewhere returns the id of the key that sealed a record err says
+// cannot be opened for want of that key.
+func sealedElsewhere(err error) (seal.KeyID, bool) {
+	var uk *seal.UnknownKeyError
+	if errors.As(err, &uk) {
+		return uk.ID, true
+	}
+	return seal.KeyID{}, false
+}
+
+// unopenable adds to err, about the record of key sealed with a key that is
+// not configured, the commands that replace the record.
+func unopenable(key string, err error) error {
+	if _, ok := sealedElsewhere(err); !ok {
+		return err
+	}
+	if name, ok := profileOfKey(key); ok {
+		return fmt.Errorf("%w\nOr replace the token: pixie login --profile %s, or delete it: pixie logout --profile %s", err, name, name)
+	}
+	return fmt.Errorf("%w\nOr replace the token: run the same command with the key it was sealed with, or pixie logout with the same flags", err)
+}
+
+// replaceUnopenable deletes key's record when it was sealed with a key that is
+// not configured, so that a login can replace it: no command could use it, and
+// without this the login would fail on it.
+func (a *app) replaceUnopenable(ctx context.Context, st *sqlitestore.Store, key string) error {
+	_, _, err := st.Load(ctx, key)
+	id, ok := sealedElsewhere(err)
+	if !ok {
+		return nil
+	}
+	if err := st.Delete(ctx, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "pixie: replacing the token of %s, which was sealed with key %s, not configured.\n", keyLabel(key), id)
+	return nil
 }

@@ -65,9 +65,11 @@ func runToken(ctx context.Context, opts *tokenOptions) error {
 		return err
 	}
 	defer se.Close()
-	tok, _, err := opts.token(ctx, se, opts.forceRefresh, opts.minTTL)
-	if err != nil {
-		return err
+	tok := se.cached(opts.minTTL)
+	if tok == nil || opts.forceRefresh {
+		if tok, _, err = opts.token(ctx, se, opts.forceRefresh, opts.minTTL); err != nil {
+			return err
+		}
 	}
 	switch opts.output {
 	case "bare":

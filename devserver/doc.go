@@ -17,8 +17,13 @@
 //     client_secret_jwt and private_key_jwt (RFC 7523 section 2.2);
 //   - tokens: RFC 9068 JWT or opaque access tokens, OpenID Connect ID tokens,
 //     DPoP-bound tokens (RFC 9449); revocation (RFC 7009), introspection (RFC 7662),
-//     userinfo, pushed authorization requests (RFC 9126) and dynamic client
-//     registration (RFC 7591);
+//     userinfo, pushed authorization requests (RFC 9126), dynamic client
+//     registration and management (RFC 7591, RFC 7592) and client ID metadata
+//     documents (fetched over https, or http on loopback);
+//   - protected resources: the resource parameter (RFC 8707) becomes the access
+//     token's aud, and userinfo and, with [Options.ProtectedResources], a demo
+//     API at /api refuse tokens minted for another resource and publish RFC 9728
+//     metadata (see resource.go);
 //   - fault injection ([Faults]) and Prometheus counters at /metrics.
 //
 // A [Server] is an http.Handler; mount it at the root of a listener whose URL is

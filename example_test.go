@@ -244,3 +244,32 @@ func ExampleConfig_NewAuthRequest_dpopAndPAR() {
 	// DPoP
 	// 200
 }
+
+func ExampleForResource() {
+	s := startDevServer(func(o *devserver.Options) { o.ProtectedResources = true })
+	defer s.Close()
+	ctx := context.Background()
+
+	store := &pixie.MemoryStore{} // sqlitestore in a real program
+	res, err := pixie.ForResource(ctx, s.URL+"/api", pixie.ResourceOptions{
+		// A real program opens the browser and listens on the redirect URI.
+		Login: func(ctx context.Context, cfg *pixie.Config, opts ...pixie.Option) (*pixie.Token, error) {
+			return logIn(ctx, s, cfg), nil
+		},
+		Registrations: pixie.StoreRegistrations(store),
+		Source:        pixie.SourceOptions{Store: store},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("client:", res.Client)
+	resp, err := res.HTTPClient().Get(s.URL + "/api") // 401, login, replay
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output:
+	// client: new-registration
+	// 200 OK
+}

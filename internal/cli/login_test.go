@@ -15,7 +15,6 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/internal/cli"
-	"github.com/pixieauth/pixie/internal/seal"
 )
 
 // TestLoginSubjectWithoutIDToken logs in with a public client at a server that
@@ -24,15 +23,8 @@ import (
 // introspection endpoint, which refuses public clients (RFC 7662 section 2.1).
 func TestLoginSubjectWithoutIDToken(t *testing.T) {
 	var introspections atomic.Int32
-	issuer := startServerWithoutIDTokens(t, &introspections)
-	key, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PIXIE_HOME", t.TempDir())
-	t.Setenv("PIXIE_PROFILE", "")
-	t.Setenv("PIXIE_STORE_KEY", key.Reveal())
-	t.Setenv("BROWSER", "")
+	issuer := startServerWithoutIDTokens(t, &introspections, "alice", "")
+	testHome(t)
 
 	for _, tt := range []struct {
 		name, scope, want string
@@ -63,16 +55,18 @@ func TestLoginSubjectWithoutIDToken(t *testing.T) {
 	}
 }
 
-// startServerWithoutIDTokens serves a devserver, with auto-approval and a
-// public device client "tv", whose token responses lose their id_token, and
-// counts the requests to its introspection endpoint.
-func startServerWithoutIDTokens(t *testing.T, introspections *atomic.Int32) string {
+// startServerWithoutIDTokens serves a devserver, with auto-approval, the user
+// username and a public device client "tv", whose token responses lose their
+// id_token and whose device authorization responses show their user_code
+// followed by userCodeSuffix, and counts the requests to its introspection
+// endpoint.
+func startServerWithoutIDTokens(t *testing.T, introspections *atomic.Int32, username, userCodeSuffix string) string {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
 	ds, err := devserver.New(devserver.Options{
 		Issuer:         issuer,
-		Users:          []devserver.User{{Username: "alice", Password: pixie.NewSecret("wonderland"), Name: "Alice Liddell"}},
+		Users:          []devserver.User{{Username: username, Password: pixie.NewSecret("wonderland"), Name: "Alice Liddell"}},
 		Clients:        []devserver.Client{{ID: "tv", AuthMethod: pixie.AuthNone, GrantTypes: []string{"urn:ietf:params:oauth:grant-type:device_code"}}},
 		AutoApprove:    true,
 		DeviceInterval: time.Second,
@@ -84,12 +78,15 @@ func startServerWithoutIDTokens(t *testing.T, introspections *atomic.Int32) stri
 		switch r.URL.Path {
 		case "/introspect":
 			introspections.Add(1)
-		case "/token":
+		case "/token", "/device_authorization":
 			rec := httptest.NewRecorder()
 			ds.ServeHTTP(rec, r)
 			var body map[string]any
 			if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
 				delete(body, "id_token")
+				if code, ok := body["user_code"].(string); ok {
+					body["user_code"] = code + userCodeSuffix
+				}
 			}
 			for k, v := range rec.Header() {
 				w.Header()[k] = v

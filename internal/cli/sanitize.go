@@ -22,7 +22,7 @@ import (
 // written as a Go escape (\r, \x1b, \u009b), and every byte that is not UTF-8
 // as \xNN. It is for messages, which may span lines.
 func terminalText(s string) string {
-	return escapeRunes(s, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }, goEscape)
+	return escapeRunes(s, isControlNotSpace, goEscape)
 }
 
 // terminalLine is [terminalText] for a value shown within a line: newlines
@@ -34,9 +34,15 @@ func terminalLine(s string) string {
 // jsonTerminalSafe escapes, in the output of encoding/json, the control
 // characters it leaves raw: DEL and the C1 controls. Those occur only inside
 // strings, where \u escapes decode to the same characters, so the JSON keeps
-// its meaning.
+// its meaning; newlines and tabs occur only between values, as indentation.
 func jsonTerminalSafe(b []byte) []byte {
-	return []byte(escapeRunes(string(b), unicode.IsControl, func(r rune) string { return fmt.Sprintf(`\u%04x`, r) }))
+	return []byte(escapeRunes(string(b), isControlNotSpace, func(r rune) string { return fmt.Sprintf(`\u%04x`, r) }))
+}
+
+// isControlNotSpace reports whether r is a control character other than
+// newline and tab.
+func isControlNotSpace(r rune) bool {
+	return r != '\n' && r != '\t' && unicode.IsControl(r)
 }
 
 // goEscape writes r as Go would in a quoted rune: \r, \x1b, \u009b.

@@ -262,12 +262,11 @@ func (a *app) token(ctx context.Context, se *session, force bool, minTTL time.Du
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	if tok := se.stored; tok != nil {
-		if minTTL > 0 && tok.Lifetime > 0 && tok.Lifetime < minTTL {
-			// A renewal would bring a token no longer-lived than this one:
-			// fail before spending a refresh on it.
-			return nil, nil, fmt.Errorf("the server issues tokens valid for %s, less than --min-ttl %s: ask for a shorter --min-ttl", tok.Lifetime.Round(time.Second), minTTL)
-		}
+	if tok := se.stored; tok != nil && !force && minTTL > 0 && tok.Lifetime > 0 && tok.Lifetime < minTTL {
+		// A renewal would most likely bring a token no longer-lived than this
+		// one: fail before spending a refresh on it. (--force-refresh tries
+		// anyway, should the server have changed.)
+		return nil, nil, fmt.Errorf("the server issues tokens valid for %s, less than --min-ttl %s: ask for a shorter --min-ttl", tok.Lifetime.Round(time.Second), minTTL)
 	}
 	src, err := se.source(minTTL)
 	if err != nil {

@@ -117,7 +117,7 @@ func addSettingsFlags(cmd *cobra.Command) *settingsFlags {
 	fs.StringVar(&f.s.ClientID, "client-id", "", "client `ID`")
 	fs.StringVar(&f.s.ClientSecretEnv, "client-secret-env", "", "read the client secret from environment variable `VAR`")
 	fs.StringVar(&f.s.ClientSecretFile, "client-secret-file", "", "read the client secret from `FILE` (mode 0600)")
-	fs.StringVar(&f.s.ClientSecretCmd, "client-secret-cmd", "", "read the client secret from the output of `CMD` (run without a shell)")
+	fs.StringVar(&f.s.ClientSecretCmd, "client-secret-cmd", "", "read the client secret from the output of `CMD` (run without a shell; quotes group words)")
 	fs.StringVar(&f.literalSecret, "client-secret", "", "refused: use --client-secret-env, --client-secret-file or --client-secret-cmd")
 	_ = fs.MarkHidden("client-secret")
 	fs.StringVar(&f.s.AuthMethod, "auth-method", "", "client authentication `METHOD`: client_secret_basic, client_secret_post, none, client_secret_jwt, private_key_jwt")
@@ -446,7 +446,7 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 			e.Issuer = s.Issuer
 		}
 	case s.Issuer != "":
-		d := &pixie.Discovery{HTTPClient: a.httpClient(), AllowInsecureHTTP: s.AllowInsecureHTTP}
+		d := &pixie.Discovery{HTTPClient: a.httpClient(), AllowInsecureHTTP: false}
 		m, err := d.Discover(ctx, s.Issuer)
 		if err != nil {
 			return e, err // it names the issuer

@@ -29,8 +29,11 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show the profiles and their tokens",
 		Long: `Show every profile (or the one named with --profile or PIXIE_PROFILE):
 issuer, client, grant, scopes, when the access token expires, whether a refresh
-token is held, and where the token store is. Tokens are not renewed and never
-shown.`,
+token is held, and where the token store and its key are. Tokens cached for
+flags given without a profile show as "flags:". A token the server refused to
+renew shows "login required"; one sealed with a key that is not configured
+shows that key's id (pixie login or pixie logout replaces it). Tokens are not
+renewed and never shown.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), opts) },
 	}
@@ -164,7 +167,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			profile = "flags:"
 		}
 		rows = append(rows, []string{profile, ps.Issuer, ps.ClientID, cmp.Or(ps.Grant, "-"),
-			cmp.Or(strings.Join(ps.Scopes, " "), "-"), ps.tokenState(), refresh})
+			cmp.Or(terminalLine(strings.Join(ps.Scopes, " ")), "-"), ps.tokenState(), refresh})
 	}
 	if err := writeTable(opts.stdout, rows); err != nil {
 		return err

@@ -224,7 +224,7 @@ func (opts *inspectOptions) verifyJWT(ctx context.Context, raw string, claims ma
 	if err != nil {
 		return "", err
 	}
-	jws, err := jose.ParseSigned(raw, asymmetric)
+	jws, err := jose.ParseSignedCompact(raw, asymmetric)
 	if err != nil {
 		return "", err
 	}

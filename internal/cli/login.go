@@ -51,7 +51,15 @@ loopback redirect on 127.0.0.1), the device grant (a code to enter on another
 device), or client credentials, then save the settings given into the profile
 and the tokens into the sealed store. Settings given replace the profile's one
 by one; naming another --issuer or --provider replaces all the endpoints of
-the old server.`,
+the old server.
+
+The loopback listener answers only the redirect that carries this login's
+state (others get 400 and are ignored), and tells the browser the outcome
+once the tokens are verified and saved. For a localhost --redirect-uri it
+listens on both 127.0.0.1 and ::1, so that no other program can take either.
+
+The server's http:// URLs are refused unless their host is loopback; with
+--allow-insecure-http they are accepted, and the profile keeps that choice.`,
 		Example: `  pixie login --issuer https://id.example.com --client-id cli --scope "openid offline_access"
   pixie login --profile ci --issuer https://id.example.com --client-id svc --client-secret-env SVC_SECRET --grant client_credentials
   pixie login --grant device_code --provider github --client-id Iv1.abc`,
@@ -59,7 +67,7 @@ the old server.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), opts) },
 	}
 	opts.settings = addSettingsFlags(cmd)
-	cmd.Flags().StringVar(&opts.redirectURI, "redirect-uri", "", "loopback redirect `URI` such as http://127.0.0.1:8765/callback (default: a random port)")
+	cmd.Flags().StringVar(&opts.redirectURI, "redirect-uri", "", "loopback redirect `URI` such as http://127.0.0.1:8765/callback (default: a random port on 127.0.0.1)")
 	cmd.Flags().BoolVar(&opts.noBrowser, "no-browser", false, "do not open a browser; only print the URL")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up after `DURATION` without a completed login")
 	return cmd

@@ -243,3 +243,37 @@ func waitForFile(t *testing.T, path string) string {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStatusEscapesScope logs in at a token endpoint that grants a scope
+// carrying terminal escapes: pixie status shows it escaped.
+func TestStatusEscapesScope(t *testing.T) {
+	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		iss := "http://" + r.Host
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+			json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "token_endpoint": iss + "/token",
+				"response_types_supported": []string{"code"}})
+		case "/token":
+			json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer",
+				"expires_in": 3600, "scope": "read " + strings.ReplaceAll(hostile, " ", "")})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(issuer.Close)
+	testHome(t)
+	t.Setenv("TEST_CLIENT_SECRET", "s")
+	if code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", issuer.URL,
+		"--client-id", "svc", "--client-secret-env", "TEST_CLIENT_SECRET"); code != cli.ExitOK {
+		t.Fatalf("pixie login: exit code %d; stderr:\n%s", code, stderr)
+	}
+	code, stdout, stderr := runPixie(t, "status")
+	if code != cli.ExitOK {
+		t.Fatalf("pixie status: exit code %d; stderr:\n%s", code, stderr)
+	}
+	checkTerminalSafe(t, "stdout", stdout)
+	if !strings.Contains(stdout, `read \x1b[2K\x1b]0;pwned\a\rLoggedinOK\u009b31m`) {
+		t.Errorf("stdout:\n%s\nwant the scope escaped", stdout)
+	}
+}

@@ -109,12 +109,15 @@ func TestChaos(t *testing.T) {
 	if f.retryAfterWaits == 0 && !testing.Short() {
 		t.Error("no Retry-After was waited out: the chaos did not reach the client")
 	}
-	if len(f.backoffs) < 5 {
+	// A wait lands within 5 ms of a fixed step by chance about 3 % of the
+	// time; with no jitter every wait does. Half is a threshold chance does
+	// not reach and a fixed schedule cannot pass.
+	if len(f.backoffs) < 3 {
 		if !testing.Short() {
 			t.Errorf("only %d retries after a failure without Retry-After: too few to judge the backoff", len(f.backoffs))
 		}
-	} else if j := f.jittered(); j < 0.8 {
-		t.Errorf("%.0f%% of the waits after a failure are off a fixed exponential schedule, want at least 80%%: the backoff has no jitter", 100*j)
+	} else if j := f.jittered(); j < 0.5 {
+		t.Errorf("%.0f%% of the waits after a failure are off a fixed exponential schedule, want at least half: the backoff has no jitter", 100*j)
 	}
 	// One token per refresh-ahead point (80 % of the usable second) is about
 	// 2.5 per lifetime, and 1/0.7 requests per token at a 30 % failure rate.

@@ -73,6 +73,9 @@ type Source struct {
 	cur   atomic.Pointer[held]
 	group singleflight.Group
 	bg    atomic.Bool // a background refresh is running
+	// notBefore is when the token endpoint's last Retry-After ends, in wall
+	// clock Unix nanoseconds (0: none): no fetch is sent before then.
+	notBefore atomic.Int64
 }
 
 // held is the token a Source serves, with its precomputed deadlines. The
@@ -326,8 +329,14 @@ func (s *Source) renewLocked(base context.Context, seen *held, force bool) (*Tok
 		}
 	}
 
+	if err := s.waitForServer(ctx); err != nil {
+		return nil, changed{}, err
+	}
 	tok, err := s.fetch(ctx, stored)
 	if err != nil {
+		if ra, ok := RetryAfter(err); ok {
+			s.notBefore.Store(s.wallNow().Add(ra).UnixNano())
+		}
 		if LoginRequired(err) {
 			// A peer may have rotated the refresh token while this renewal
 			// used the old one: look once more before asking for a login.
@@ -407,10 +416,13 @@ func (s *Source) storeDown(seen *held, err error) (*Token, changed, error) {
 // the server's Retry-After), so an outage does not turn every call into a
 // token request. It reports false when there is no such token.
 func (s *Source) rideOut(seen *held, err error) (*Token, bool) {
-	if seen == nil || seen.tok.Expiry.IsZero() {
+	now := s.wallNow()
+	// A token still valid is being refreshed ahead (or forced): that failure
+	// is the background refresh's to space out, or the forcing caller's.
+	if seen == nil || seen.tok.Expiry.IsZero() || s.valid(seen, now) {
 		return nil, false
 	}
-	now, expiry := s.wallNow(), seen.tok.Expiry.Round(0)
+	expiry := seen.tok.Expiry.Round(0)
 	left := expiry.Sub(now)
 	if left <= 0 {
 		return nil, false
@@ -424,6 +436,33 @@ func (s *Source) rideOut(seen *held, err error) (*Token, bool) {
 	s.cur.CompareAndSwap(seen, &nh)
 	s.opt.Logger.Warn("pixie: token renewal failed temporarily; serving the held token until it expires", slog.Duration("expires_in", left), slog.Any("error", err))
 	return seen.tok, true
+}
+
+// waitForServer waits until the Retry-After of the last failed fetch has passed
+// (RFC 6585 section 4, RFC 9110 section 10.2.3): the server asked not to be
+// asked again before then, and a caller that needs a token waits rather than
+// sending a request bound to be refused. When ctx ends sooner, it returns an
+// error saying so.
+func (s *Source) waitForServer(ctx context.Context) error {
+	until := s.notBefore.Load()
+	if until == 0 {
+		return nil
+	}
+	d := time.Unix(0, until).Sub(s.wallNow())
+	if d <= 0 {
+		return nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return fmt.Errorf("pixie: the token endpoint asked to wait %v before the next request (Retry-After), longer than this renewal may take", d.Round(time.Millisecond))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // hold computes a token's deadlines, on the wall clock: now comes from
@@ -500,6 +539,9 @@ func (s *Source) refreshInBackground(h *held) {
 			s.opt.Logger.Warn("pixie: background token refresh failed; will retry", slog.Any("error", err))
 			now := s.wallNow()
 			wait := max(h.validUntil.Sub(now)/10, time.Second)
+			if ra, ok := RetryAfter(err); ok {
+				wait = max(wait, ra)
+			}
 			nh := *h
 			nh.retryAt = now.Add(wait)
 			s.cur.CompareAndSwap(h, &nh)

@@ -69,13 +69,10 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -84,6 +81,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/redislock"
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/internal/tokenrec"
 )
@@ -170,16 +168,11 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.keys == nil && o.keysErr == nil {
-		o.keys, o.keysErr = seal.FromEnv(seal.EnvVar)
-		if errors.Is(o.keysErr, seal.ErrNoKey) {
-			return nil, fmt.Errorf("redisstore: no sealing key: set %s to a 32-byte key in base64 (the same on every replica; for example from `openssl rand -base64 32`) or pass WithKeys: %w", seal.EnvVar, o.keysErr)
-		}
+	keys, err := seal.SharedKeys(o.keys, o.keysErr)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
 	}
-	if o.keysErr != nil {
-		return nil, fmt.Errorf("redisstore: sealing keys: %w", o.keysErr)
-	}
-	return &Store{client: client, keys: o.keys, prefix: o.prefix, addr: addrOf(client)}, nil
+	return &Store{client: client, keys: keys, prefix: o.prefix, addr: addrOf(client)}, nil
 }
 
 // addrOf names the Redis a client talks to, for error messages.
@@ -347,14 +340,6 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Lock polling: the first retry waits about lockPollMin, each next one twice as
-// long up to lockPollMax, every wait randomized to between half and all of it so
-// that replicas that started together spread out.
-const (
-	lockPollMin = 2 * time.Millisecond
-	lockPollMax = 100 * time.Millisecond
-)
-
 // Lock implements [pixie.Store.Lock] with SET NX PX and a random owner token,
 // polling until the lock is free or ctx is done. The returned [pixie.Lease] is a
 // *[Lease]. ttl must be positive; it is rounded up to whole milliseconds, Redis's
@@ -365,88 +350,42 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.
 	if err := checkKey("lock", key); err != nil {
 		return nil, err
 	}
-	ttl, err := leaseTime("lock", key, ttl)
+	l, err := redislock.Lock(ctx, s.client, s.lockKey(key), ttl)
 	if err != nil {
-		return nil, err
+		return nil, s.lockErr("lock", key, err)
 	}
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("redisstore: lock %q: owner token: %w", key, err)
-	}
-	l := &Lease{s: s, key: key, owner: hex.EncodeToString(b[:])}
-	wait := lockPollMin
-	for {
-		if ctx.Err() != nil {
-			return nil, gaveUp(ctx, key)
-		}
-		err := s.client.SetArgs(ctx, s.lockKey(key), l.owner, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
-		if err == nil {
-			return l, nil
-		}
-		if !errors.Is(err, redis.Nil) { // redis.Nil: the lock is held
-			return nil, s.redisErr("lock", key, err)
-		}
-		t := time.NewTimer(wait/2 + mrand.N(wait/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, gaveUp(ctx, key)
-		case <-t.C:
-		}
-		wait = min(2*wait, lockPollMax)
-	}
+	return &Lease{s: s, key: key, l: l}, nil
 }
 
-// gaveUp is Lock's error when ctx ended the wait.
-func gaveUp(ctx context.Context, key string) error {
-	return fmt.Errorf("redisstore: lock %q: gave up waiting for the lock: %w", key, context.Cause(ctx))
-}
-
-// leaseTime checks a lease time and rounds it up to Redis's resolution.
-func leaseTime(op, key string, ttl time.Duration) (time.Duration, error) {
-	if ttl <= 0 {
-		return 0, fmt.Errorf("redisstore: %s %q: lease time %v is not positive", op, key, ttl)
+// lockErr describes an error of the lock: the lock's own (a lease time that is
+// not positive, a wait that ctx ended) or one from Redis.
+func (s *Store) lockErr(op, key string, err error) error {
+	if errors.Is(err, redislock.ErrLeaseTime) || errors.Is(err, redislock.ErrGaveUp) {
+		return fmt.Errorf("redisstore: %s %q: %w", op, key, err)
 	}
-	return (ttl + time.Millisecond - 1).Truncate(time.Millisecond), nil
+	return s.redisErr(op, key, err)
 }
 
 // Lease is a held lock of a [Store], returned by [Store.Lock] as a [pixie.Lease].
 // It is safe for concurrent use. A Lease not made by Lock holds nothing: its
 // methods return an error.
 type Lease struct {
-	s     *Store
-	key   string
-	owner string
+	s   *Store
+	key string
+	l   *redislock.Lease
 }
 
 // errNoLease is returned by the methods of a Lease that Lock did not make.
 var errNoLease = errors.New("redisstore: the Lease was not returned by Store.Lock")
 
-// unlockScript deletes the lock if it still holds the owner token ARGV[1].
-var unlockScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`)
-
-// extendScript sets the lock's expiry to ARGV[2] milliseconds if it still holds
-// the owner token ARGV[1]. It returns 1 if so, else 0.
-var extendScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`)
-
 // Unlock implements [pixie.Lease.Unlock]: it releases the lock if this lease still
 // holds it. Once the lease has lapsed it does nothing, even if another replica
 // holds the lock now, and that is not an error.
 func (l *Lease) Unlock(ctx context.Context) error {
-	if l == nil || l.s == nil {
+	if l == nil || l.l == nil {
 		return errNoLease
 	}
-	if err := unlockScript.Run(ctx, l.s.client, []string{l.s.lockKey(l.key)}, l.owner).Err(); err != nil {
+	if err := l.l.Unlock(ctx); err != nil {
 		return l.s.redisErr("unlock", l.key, err)
 	}
 	return nil
@@ -457,19 +396,15 @@ func (l *Lease) Unlock(ctx context.Context) error {
 // lapsed (the lock may belong to another replica; the holder's Save will be
 // refused if that replica saved first). ttl is rounded up to whole milliseconds.
 func (l *Lease) Extend(ctx context.Context, ttl time.Duration) error {
-	if l == nil || l.s == nil {
+	if l == nil || l.l == nil {
 		return errNoLease
 	}
-	ttl, err := leaseTime("extend lock", l.key, ttl)
-	if err != nil {
-		return err
-	}
-	ok, err := extendScript.Run(ctx, l.s.client, []string{l.s.lockKey(l.key)}, l.owner, ttl.Milliseconds()).Int()
-	if err != nil {
-		return l.s.redisErr("extend lock", l.key, err)
-	}
-	if ok != 1 {
+	err := l.l.Extend(ctx, ttl)
+	if errors.Is(err, redislock.ErrLeaseLost) {
 		return ErrLeaseLost
+	}
+	if err != nil {
+		return l.s.lockErr("extend lock", l.key, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/sqlitedb"
 	"github.com/pixieauth/pixie/internal/tokenrec"
 )
 
@@ -57,15 +58,15 @@ func (s *Store) open(key string, sealed []byte) (*pixie.Token, error) {
 	if errors.Is(err, seal.ErrUnknownKey) {
 		id, _ := seal.KeyIDOf(sealed)
 		return nil, fmt.Errorf("sqlitestore: token %q in %s: %w; supply key %s, for example as %s=<current key>,<key %s> (keys now from %s)",
-			key, s.path, err, id, seal.EnvVar, id, s.keySourceName())
+			key, s.db.Path, err, id, seal.EnvVar, id, s.keySourceName())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %q in %s cannot be opened: %w", key, s.path, err)
+		return nil, fmt.Errorf("sqlitestore: token %q in %s cannot be opened: %w", key, s.db.Path, err)
 	}
 	tok, err := tokenrec.Decode(plain)
 	clear(plain)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %q in %s: %w", key, s.path, err)
+		return nil, fmt.Errorf("sqlitestore: token %q in %s: %w", key, s.db.Path, err)
 	}
 	return tok, nil
 }
@@ -110,7 +111,7 @@ func (s *Store) Save(ctx context.Context, key string, tok *pixie.Token, version 
 		return 0, errNilToken
 	case version >= math.MaxInt64:
 		return 0, pixie.ErrConflict // SQLite integers are int64: no record has this version
-	case s.readOnly:
+	case s.db.ReadOnly():
 		return 0, s.readOnlyError("save %q", key)
 	}
 	plain, err := tokenrec.Encode(tok)
@@ -151,7 +152,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if key == "" {
 		return errEmptyKey
 	}
-	if s.readOnly {
+	if s.db.ReadOnly() {
 		return s.readOnlyError("delete %q", key)
 	}
 	if _, err := s.db.ExecContext(ctx, "DELETE FROM tokens WHERE key = ?", []byte(key)); err != nil {
@@ -165,7 +166,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // not: a concurrent Save still succeeds. Run it after a key rotation, before
 // dropping the old key.
 func (s *Store) Reseal(ctx context.Context) (int, error) {
-	if s.readOnly {
+	if s.db.ReadOnly() {
 		return 0, s.readOnlyError("reseal")
 	}
 	current := s.keys.Current().String()
@@ -195,7 +196,7 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	for _, r := range old {
 		sealed, changed, err := s.keys.Reseal(r.sealed, associatedData(string(r.key)))
 		if err != nil {
-			return resealed, fmt.Errorf("sqlitestore: reseal token %q in %s: %w", r.key, s.path, err)
+			return resealed, fmt.Errorf("sqlitestore: reseal token %q in %s: %w", r.key, s.db.Path, err)
 		}
 		if !changed {
 			continue
@@ -216,20 +217,13 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 
 // dbError describes a failed statement, the operation given by format and args.
 // When ctx is done, the error wraps ctx's error rather than SQLite's report of
-// the interruption.
-//
-// SQLITE_READONLY (a store whose file this process may read but not write)
-// wraps [ErrReadOnly] too.
+// the interruption. SQLITE_READONLY (a store whose file this process may read
+// but not write) wraps [ErrReadOnly] too.
 func (s *Store) dbError(ctx context.Context, err error, format string, args ...any) error {
-	if ctx.Err() != nil {
-		err = ctx.Err()
-	} else if sqliteCode(err) == sqliteReadOnly {
-		err = fmt.Errorf("%w: %w", ErrReadOnly, err)
-	}
-	return fmt.Errorf("sqlitestore: %s in %s: %w", fmt.Sprintf(format, args...), s.path, err)
+	return fmt.Errorf("sqlitestore: %s in %s: %w", fmt.Sprintf(format, args...), s.db.Path, sqlitedb.Err(ctx, err))
 }
 
 // readOnlyError is the error of a write to a Store opened with [ReadOnly].
 func (s *Store) readOnlyError(format string, args ...any) error {
-	return fmt.Errorf("sqlitestore: %s in %s: %w (opened read-only)", fmt.Sprintf(format, args...), s.path, ErrReadOnly)
+	return fmt.Errorf("sqlitestore: %s in %s: %w (opened read-only)", fmt.Sprintf(format, args...), s.db.Path, ErrReadOnly)
 }

@@ -10,6 +10,10 @@
 // a file of a newer schema, or one that fails SQLite's integrity check. The
 // database runs in WAL mode with synchronous=FULL: a write is on disk when it
 // returns.
+//
+// A file or directory that cannot be written (permissions, or a read-only
+// mount) is reported with [ErrReadOnly], never as corrupt. Opened in the
+// [ReadOnly] mode, such a file can still be read.
 package sqlitedb
 
 import (
@@ -26,8 +30,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // Format describes a kind of database file.
@@ -41,7 +46,28 @@ type Format struct {
 	Version uint32
 	// Schema creates the tables of a new file, in one transaction.
 	Schema string
+	// Redo, if set, says what a user does once a corrupt file is moved away,
+	// such as "log in again".
+	Redo string
 }
+
+// Mode says whether [Open] may write the file.
+type Mode int
+
+const (
+	// ReadWrite creates the file (and its directory) if there is none, and
+	// opens it for reading and writing.
+	ReadWrite Mode = iota
+	// ReadOnly opens an existing file for reading only, creating and writing
+	// nothing, so that a file in a directory that cannot be written can be
+	// read. A missing file is an error wrapping fs.ErrNotExist.
+	ReadOnly
+)
+
+// ErrReadOnly means the database cannot be written: its file or directory is
+// read-only (permissions, or a read-only mount), or it was opened in the
+// [ReadOnly] mode. Reading may still work.
+var ErrReadOnly = errors.New("the database is read-only")
 
 // Offsets in the 100-byte database header.
 const (
@@ -61,60 +87,177 @@ const busyTimeoutMillis = 10000
 type DB struct {
 	*sql.DB
 	// Path is the file's absolute path.
-	Path   string
-	format Format
-	wake   *waker
+	Path     string
+	format   Format
+	readOnly bool
+	wake     *waker
 }
 
 // Check reports whether the file at path would be created by [Open] (fresh), or
 // else whether it is a file of f that Open may use. It does not let SQLite open
-// the file. Callers that need a key only for new files call it before Open.
-func Check(path string, f Format) (abs string, fresh bool, err error) {
+// the file. In the [ReadWrite] mode it creates the file's directory (mode 0700);
+// in the [ReadOnly] mode a missing file is an error wrapping fs.ErrNotExist.
+// Callers that need a key only for new files call it before Open.
+func Check(path string, f Format, mode Mode) (abs string, fresh bool, err error) {
 	if path == "" {
 		return "", false, fmt.Errorf("the %s path is empty", f.Name)
 	}
 	if abs, err = filepath.Abs(path); err != nil {
 		return "", false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return "", false, fmt.Errorf("create the %s's directory: %w", f.Name, err)
+	if mode == ReadWrite {
+		if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+			return "", false, fmt.Errorf("create the %s's directory: %w", f.Name, readOnlyErr(err))
+		}
 	}
 	fresh, err = checkFile(abs, f)
+	if err == nil && fresh && mode == ReadOnly {
+		return "", false, fmt.Errorf("no %s at %s: %w", f.Name, abs, fs.ErrNotExist)
+	}
 	return abs, fresh, err
 }
 
-// Open opens the database at path (made absolute), creating it with f's schema
-// if there is no file. Errors are not prefixed with a package name; callers add
-// theirs.
-func Open(path string, f Format) (*DB, error) {
-	path, fresh, err := Check(path, f)
+// Open opens the database at path (made absolute). In the [ReadWrite] mode it
+// creates the file with f's schema if there is none; a file that cannot be
+// written is an error wrapping [ErrReadOnly]. Errors are not prefixed with a
+// package name; callers add theirs.
+func Open(path string, f Format, mode Mode) (*DB, error) {
+	path, fresh, err := Check(path, f, mode)
 	if err != nil {
 		return nil, err
+	}
+	if mode == ReadOnly {
+		return openReadOnly(path, f)
 	}
 	if fresh {
 		if err := create(path, f); err != nil {
 			return nil, err
 		}
 	}
-	db, err := sql.Open("sqlite", dsn(path, url.Values{
+	d, err := connect(path, f, url.Values{
 		"mode": {"rw"},
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
 			"journal_mode(WAL)",
 			"synchronous(FULL)",
 		},
-	}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.verify(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openReadOnly opens the database for reading only. SQLite reads a WAL-mode
+// database through its -wal and -shm files, which it creates when they are
+// missing; in a directory it cannot write, it cannot, and then the database is
+// opened as immutable instead, provided there is no WAL content it would miss:
+// no -wal file, or an empty one, means every committed write is in the
+// database file itself. The integrity check is skipped: a reader changes
+// nothing, SQLite reports a damaged page when it reads one, and callers
+// authenticate what they read.
+func openReadOnly(path string, f Format) (*DB, error) {
+	params := url.Values{"mode": {"ro"}, "_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)}}
+	d, err := connect(path, f, params)
+	if err != nil {
+		return nil, err
+	}
+	err = d.checkIDs()
+	if errors.Is(err, ErrReadOnly) && !hasWAL(path) {
+		d.Close()
+		params.Set("immutable", "1")
+		if d, err = connect(path, f, params); err != nil {
+			return nil, err
+		}
+		err = d.checkIDs()
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.readOnly = true
+	return d, nil
+}
+
+// connect opens the database handle with the given URI parameters.
+func connect(path string, f Format, params url.Values) (*DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, params))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	d := &DB{DB: db, Path: path, format: f, wake: newWaker()}
-	if err := d.verify(); err != nil {
-		db.Close()
-		return nil, err
+	return &DB{DB: db, Path: path, format: f, wake: newWaker()}, nil
+}
+
+// ReadOnly reports whether the database was opened in the [ReadOnly] mode.
+func (d *DB) ReadOnly() bool { return d.readOnly }
+
+// Err returns the cause of a failed statement: ctx's error when ctx is done
+// (rather than SQLite's report of the interruption), and otherwise err, marked
+// with [ErrReadOnly] when SQLite refused to write (SQLITE_READONLY: a file
+// this process may read but not write).
+func Err(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return d, nil
+	if sqliteCode(err) == sqliteReadOnly {
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+// hasWAL reports whether the database at path has a write-ahead log with
+// content, or one that cannot be examined.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return !errors.Is(err, fs.ErrNotExist) && (err != nil || fi.Size() > 0)
+}
+
+// Primary SQLite result codes (https://www.sqlite.org/rescode.html).
+const (
+	sqliteReadOnly = 8
+	sqliteCantOpen = 14
+)
+
+// sqliteCode returns the primary SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+// readOnlyErr marks err with [ErrReadOnly] when it is the system's way of
+// saying that a file cannot be written or created.
+func readOnlyErr(err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+// unwritable reports why the file at path cannot be written, or nil if it can:
+// the file cannot be opened for writing, or no file can be created beside it
+// (SQLite needs to create the -wal and -shm files). It runs only once SQLite
+// failed, to tell a read-only file from a damaged one.
+func unwritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	probe, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".probe-*")
+	if err != nil {
+		return err
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // checkFile checks the file at path, if there is one, without letting SQLite open
@@ -185,7 +328,7 @@ func create(path string, f Format) error {
 	dir, base := filepath.Split(path)
 	tf, err := os.CreateTemp(dir, "."+base+".new-*") // mode 0600
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", path, readOnlyErr(err))
 	}
 	tmp := tf.Name()
 	tf.Close()
@@ -234,18 +377,10 @@ func initSchema(path string, f Format) error {
 // verify checks, through SQLite, that the open database is an intact file of
 // its format.
 func (d *DB) verify() error {
-	ctx := context.Background()
-	var appID, version uint32
-	if err := d.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return d.corrupt(err)
-	}
-	if err := d.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return d.corrupt(err)
-	}
-	if err := d.format.checkIDs(d.Path, appID, version); err != nil {
+	if err := d.checkIDs(); err != nil {
 		return err
 	}
-	rows, err := d.QueryContext(ctx, "PRAGMA quick_check")
+	rows, err := d.QueryContext(context.Background(), "PRAGMA quick_check")
 	if err != nil {
 		return d.corrupt(err)
 	}
@@ -269,8 +404,35 @@ func (d *DB) verify() error {
 	return nil
 }
 
+// checkIDs checks, through SQLite, the application id and schema version of the
+// open database: the header [checkFile] read may be older than the WAL's.
+func (d *DB) checkIDs() error {
+	ctx := context.Background()
+	var appID, version uint32
+	if err := d.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return d.corrupt(err)
+	}
+	if err := d.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return d.corrupt(err)
+	}
+	return d.format.checkIDs(d.Path, appID, version)
+}
+
+// corrupt describes a failure of the checks of an open database. SQLite reports
+// a file it may not write (or whose WAL files it may not create) in terms that
+// read like damage; that one is reported as read-only, with no advice to move
+// the file away.
 func (d *DB) corrupt(err error) error {
-	return fmt.Errorf("%s is a corrupt %s; restore it from a backup or move it away: %w", d.Path, d.format.Name, err)
+	if c := sqliteCode(err); c == sqliteReadOnly || c == sqliteCantOpen {
+		if why := unwritable(d.Path); why != nil {
+			return fmt.Errorf("%s: %w (%v); pixie needs write access to it and to its directory", d.Path, ErrReadOnly, why)
+		}
+	}
+	redo := ""
+	if d.format.Redo != "" {
+		redo = " and " + d.format.Redo
+	}
+	return fmt.Errorf("%s is a corrupt %s; restore it from a backup or move it away%s: %w", d.Path, d.format.Name, redo, err)
 }
 
 // dsn returns the modernc.org/sqlite data source name of the file at path: an

@@ -94,16 +94,11 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.keys == nil && o.keysErr == nil {
-		o.keys, o.keysErr = seal.FromEnv(seal.EnvVar)
-		if errors.Is(o.keysErr, seal.ErrNoKey) {
-			return nil, fmt.Errorf("redissession: no sealing key: set %s to a 32-byte key in base64 (the same on every replica; for example from `openssl rand -base64 32`) or pass WithKeys: %w", seal.EnvVar, o.keysErr)
-		}
+	keys, err := seal.SharedKeys(o.keys, o.keysErr)
+	if err != nil {
+		return nil, fmt.Errorf("redissession: %w", err)
 	}
-	if o.keysErr != nil {
-		return nil, fmt.Errorf("redissession: sealing keys: %w", o.keysErr)
-	}
-	s := &Store{client: client, keys: o.keys, prefix: o.prefix, now: o.now}
+	s := &Store{client: client, keys: keys, prefix: o.prefix, now: o.now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -258,10 +253,10 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.
 		return nil, errEmptyKey
 	}
 	l, err := redislock.Lock(ctx, s.client, s.lockKey(key), ttl)
+	if errors.Is(err, redislock.ErrLeaseTime) || errors.Is(err, redislock.ErrGaveUp) {
+		return nil, fmt.Errorf("redissession: lock: %w", err)
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("redissession: lock: gave up waiting for the lock: %w", err)
-		}
 		return nil, redisErr("lock", err)
 	}
 	return l, nil

@@ -105,7 +105,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if o.keysErr != nil {
 		return nil, o.keysErr
 	}
-	abs, fresh, err := sqlitedb.Check(path, format)
+	abs, fresh, err := sqlitedb.Check(path, format, sqlitedb.ReadWrite)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitesession: %w", err)
 	}
@@ -116,7 +116,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlitesession: no key to seal the sessions in %s: %w; set %s or keep the key file %s", abs, err, seal.EnvVar, KeyFileName)
 		}
 	}
-	db, err := sqlitedb.Open(abs, format)
+	db, err := sqlitedb.Open(abs, format, sqlitedb.ReadWrite)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitesession: %w", err)
 	}
@@ -276,8 +276,5 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.
 // dbError describes a failed statement. Session keys are not quoted: they
 // are hashes of the browser's session ids.
 func (s *Store) dbError(ctx context.Context, err error, op string) error {
-	if ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	return fmt.Errorf("sqlitesession: %s in %s: %w", op, s.db.Path, err)
+	return fmt.Errorf("sqlitesession: %s in %s: %w", op, s.db.Path, sqlitedb.Err(ctx, err))
 }

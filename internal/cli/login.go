@@ -270,7 +270,7 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	taken := false
 	h.claim.Do(func() { taken = true })
 	if !taken {
-		callbackPage(w, http.StatusConflict, "Login already finished", "This login has already finished. You can close this tab.")
+		callbackPage(w, http.StatusConflict, "Login already answered", "pixie has already received the answer to this login. You can close this tab and return to the terminal.")
 		return
 	}
 	h.got <- callbackResult{code, err}

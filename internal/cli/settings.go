@@ -446,7 +446,7 @@ func (a *app) endpoint(ctx context.Context, s Settings) (pixie.Endpoint, error) 
 			e.Issuer = s.Issuer
 		}
 	case s.Issuer != "":
-		d := &pixie.Discovery{HTTPClient: a.httpClient(), AllowInsecureHTTP: false}
+		d := &pixie.Discovery{HTTPClient: a.httpClient(), AllowInsecureHTTP: s.AllowInsecureHTTP}
 		m, err := d.Discover(ctx, s.Issuer)
 		if err != nil {
 			return e, err // it names the issuer

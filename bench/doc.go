@@ -1,6 +1,8 @@
 // Package bench holds benchmarks that run pixie and golang.org/x/oauth2 side by
 // side in one process, so that their figures come from the same machine, the
-// same moment and the same loopback servers.
+// same moment and the same loopback servers. The web session benchmark runs
+// pixie's web package and github.com/alexedwards/scs/v2 the same way
+// (impl=pixie, impl=scs).
 //
 // Each benchmark has one sub-benchmark per implementation, named impl=pixie,
 // impl=x-oauth2 (and impl=none for a baseline without a token), so that

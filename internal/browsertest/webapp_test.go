@@ -12,7 +12,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,10 +117,13 @@ func TestWebappInChromium(t *testing.T) {
 		t.Cleanup(func() { rdb.Close() })
 		prefix := fmt.Sprintf("pixie-browsertest-%d:", time.Now().UnixNano())
 		t.Cleanup(func() { deleteRedisKeys(rdb, prefix) })
-		var served [2]atomic.Int64
-		var backends []string
-		var store web.SessionStore
-		for i := range served {
+		var (
+			backends []string
+			store    web.SessionStore
+			mu       sync.Mutex
+			servedBy = map[string][]int{} // path: the instances that served it, in order
+		)
+		for i := range 2 {
 			// Each instance has its own store over the shared Redis, as
 			// replicas do.
 			s, err := redissession.New(rdb, redissession.WithKeys(sessionKey),
@@ -129,7 +134,9 @@ func TestWebappInChromium(t *testing.T) {
 			store = s
 			h := e.newApp(t, s)
 			inst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				served[i].Add(1)
+				mu.Lock()
+				servedBy[r.URL.Path] = append(servedBy[r.URL.Path], i)
+				mu.Unlock()
 				h.ServeHTTP(w, r)
 			}))
 			t.Cleanup(inst.Close)
@@ -139,10 +146,18 @@ func TestWebappInChromium(t *testing.T) {
 		proxy.Start()
 		t.Cleanup(proxy.Close)
 		runWebapp(t, b, e, store)
-		for i := range served {
-			if served[i].Load() == 0 {
-				t.Errorf("instance %d served no request; the proxy did not alternate", i)
-			}
+		// The sign-in ended on the other instance than it started on, and the
+		// API calls before and after the token expired went to different
+		// instances: the session, the pending login and the renewal lived in
+		// Redis, not in either instance.
+		mu.Lock()
+		defer mu.Unlock()
+		login, callback, api := servedBy["/login"], servedBy["/callback"], servedBy["/api/me"]
+		if len(login) != 1 || len(callback) != 1 || login[0] == callback[0] {
+			t.Errorf("/login was served by instances %v and /callback by %v; want one each, and different ones", login, callback)
+		}
+		if len(api) != 2 || api[0] == api[1] {
+			t.Errorf("the API calls were served by instances %v; want two, by different instances", api)
 		}
 	})
 }
@@ -240,7 +255,9 @@ func appSessionKey(t *testing.T, b *browsertest.Browser, appURL string) string {
 
 // alternate returns a reverse proxy that sends each request to the next of
 // backends in turn, as a round-robin load balancer does, keeping the Host the
-// browser asked for.
+// browser asked for. The page's static files (its script, the favicon) all go
+// to the first backend, so that which instance serves each of the app's own
+// requests does not depend on when the browser fetches them.
 func alternate(t *testing.T, backends ...string) http.Handler {
 	t.Helper()
 	var targets []*url.URL
@@ -253,7 +270,11 @@ func alternate(t *testing.T, backends ...string) http.Handler {
 	}
 	var next atomic.Uint64
 	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
+		target := targets[0]
+		if !slices.Contains([]string{"/app.js", "/favicon.ico"}, r.In.URL.Path) {
+			target = targets[(next.Add(1)-1)%uint64(len(targets))]
+		}
+		r.SetURL(target)
 		r.Out.Host = r.In.Host
 	}}
 }

@@ -126,14 +126,22 @@ func profileOfKey(key string) (string, bool) {
 	return key, true
 }
 
+// flagsOfKey returns the server and the client that the key of a token cached
+// for flags names (see [flagsKey]).
+func flagsOfKey(key string) (server, clientID string) {
+	_, rest, _ := strings.Cut(key, "\n")
+	server, clientID, _ = strings.Cut(rest, "\n")
+	return server, clientID
+}
+
 // keyLabel names the owner of key's token for messages: `profile "work"`, or
-// "flags: ISSUER CLIENT".
+// "flags: SERVER CLIENT".
 func keyLabel(key string) string {
 	if name, ok := profileOfKey(key); ok {
 		return fmt.Sprintf("profile %q", name)
 	}
-	id, rest, _ := strings.Cut(strings.TrimPrefix(key, flagsPrefix), "\n")
-	return "flags: " + cmp.Or(strings.ReplaceAll(rest, "\n", " "), id)
+	server, clientID := flagsOfKey(key)
+	return "flags: " + server + " " + clientID
 }
 
 // identity digests what a token is for: the server (with the provider

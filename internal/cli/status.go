@@ -119,8 +119,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			ps.Profile, ps.Issuer, ps.ClientID, ps.Grant, ps.Scopes = name, s.server(), s.ClientID, s.grant(), s.Scopes
 		} else {
 			ps.Flags = true
-			_, rest, _ := strings.Cut(key, "\n")
-			ps.Issuer, ps.ClientID, _ = strings.Cut(rest, "\n")
+			ps.Issuer, ps.ClientID = flagsOfKey(key)
 		}
 		tok, err := load(ctx, st, key)
 		id, sealedElsewhere := sealedElsewhere(err)

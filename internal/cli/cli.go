@@ -29,6 +29,9 @@ const (
 	ExitFailure       = 1 // any other failure
 	ExitUsage         = 2 // bad flags or arguments
 	ExitLoginRequired = 4 // no token, or the refresh token was rejected: log in again
+	// ExitInterrupted is 128 + SIGINT, as shells report a command Ctrl-C
+	// ended, so that scripts tell an interruption from a failure.
+	ExitInterrupted = 130
 )
 
 // Main runs the pixie command with args (without the program name) and returns
@@ -81,7 +84,7 @@ func run(ctx context.Context, a *app, args []string) int {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		// Ctrl-C: the user knows why it stopped.
 		fmt.Fprintln(a.stderr, "pixie: interrupted")
-		return ExitFailure
+		return ExitInterrupted
 	}
 	code := exitCode(err)
 	fmt.Fprintf(a.stderr, "pixie: %s\n", message(err))
@@ -122,13 +125,14 @@ Settings come from a profile in $PIXIE_HOME/config.yaml, from flags, or both
 (flags win). Environment: PIXIE_HOME, PIXIE_PROFILE, PIXIE_STORE_KEY, NO_COLOR.
 
 Exit codes: 0 success, 1 failure, 2 usage error, 4 login required (no token,
-or the server rejected the refresh token).`,
+or the server rejected the refresh token), 130 interrupted (Ctrl-C).`,
+		Version:       versionText(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// Help, completion and serve work whatever the profile name.
 			switch cmd.Name() {
-			case "login", "token", "curl", "status", "logout", "inspect":
+			case "login", "token", "curl", "status", "logout", "inspect", "reset":
 				return a.checkProfileName()
 			}
 			return nil
@@ -136,6 +140,7 @@ or the server rejected the refresh token).`,
 	}
 	root.PersistentFlags().StringVarP(&a.profile, "profile", "p", "", "profile `NAME` in config.yaml (default $PIXIE_PROFILE or \"default\")")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log each HTTP exchange to stderr, secrets redacted")
+	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
 	// A bad flag is answered with the help of the command it was given to.
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err: err, cmd: cmd.CommandPath()} })
 	root.AddCommand(
@@ -147,6 +152,9 @@ or the server rejected the refresh token).`,
 		newInspectCmd(a),
 		newServeCmd(a),
 		newQuickstartCmd(a),
+		newVersionCmd(a),
+		newResetCmd(a),
+		newManCmd(a),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

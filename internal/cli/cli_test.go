@@ -75,6 +75,7 @@ func TestScript(t *testing.T) {
 			"listening":    cmdListening,
 			"quick":        cmdQuick,
 			"waitrequests": cmdWaitRequests,
+			"pastelogin":   cmdPasteLogin,
 		},
 	})
 }

@@ -110,7 +110,9 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &pixie.Transport{Source: src, Base: opts.httpClient().Transport}}
+	// A DPoP-bound token goes with a proof of its key; the Transport answers
+	// a server's nonce challenge (RFC 9449 sections 7 and 9).
+	client := &http.Client{Transport: &pixie.Transport{Source: src, Base: opts.httpClient().Transport, DPoP: se.prover()}}
 	resp, err := client.Do(req)
 	if err != nil {
 		return opts.explain(se, err)

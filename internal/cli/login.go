@@ -30,6 +30,7 @@ type loginOptions struct {
 	redirectURI string
 	noBrowser   bool
 	timeout     time.Duration
+	dpop, par   bool
 }
 
 // hooks stand in for the user in quickstart: they play the browser.
@@ -58,6 +59,13 @@ state (others get 400 and are ignored), and tells the browser the outcome
 once the tokens are verified and saved. For a localhost --redirect-uri it
 listens on both 127.0.0.1 and ::1, so that no other program can take either.
 
+With --no-browser, for a browser on another machine (over SSH), the URL
+the browser was sent back to can also be pasted on stdin, whichever of the
+two arrives first: the browser shows an error page for 127.0.0.1, whose
+address is that URL. It must be the whole URL: it carries the state that
+proves it answers this login; a URL with another state is refused and pixie
+keeps waiting.
+
 The server's http:// URLs are refused unless their host is loopback; with
 --allow-insecure-http they are accepted, and the profile keeps that choice.`,
 		Example: `  pixie login --issuer https://id.example.com --client-id cli --scope "openid offline_access"
@@ -68,8 +76,10 @@ The server's http:// URLs are refused unless their host is loopback; with
 	}
 	opts.settings = addSettingsFlags(cmd)
 	cmd.Flags().StringVar(&opts.redirectURI, "redirect-uri", "", "loopback redirect `URI` such as http://127.0.0.1:8765/callback (default: a random port on 127.0.0.1)")
-	cmd.Flags().BoolVar(&opts.noBrowser, "no-browser", false, "do not open a browser; only print the URL")
+	cmd.Flags().BoolVar(&opts.noBrowser, "no-browser", false, "do not open a browser; print the URL, and also accept the URL the browser was sent to pasted on stdin")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up after `DURATION` without a completed login")
+	cmd.Flags().BoolVar(&opts.dpop, "dpop", false, "bind the tokens to a new DPoP key kept sealed with them (RFC 9449); saved in the profile")
+	cmd.Flags().BoolVar(&opts.par, "par", false, "push the authorization request to the server first (RFC 9126); saved in the profile")
 	return cmd
 }
 
@@ -91,7 +101,17 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 			return err
 		}
 	}
+	if opts.settings.fs.Changed("dpop") {
+		s.DPoP = opts.dpop
+	}
+	if opts.settings.fs.Changed("par") {
+		s.PAR = opts.par
+	}
 	cfg, err := opts.config(ctx, s)
+	if err != nil {
+		return err
+	}
+	key, err := s.newDPoPKey(cfg)
 	if err != nil {
 		return err
 	}
@@ -135,7 +155,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	err = opts.saveProfile(ctx, st, s)
 	if err == nil {
 		src := cfg.RefreshSource(pixie.SourceOptions{Store: st, Key: opts.profileName()})
-		err = src.Put(ctx, tok)
+		if tok, err = withDPoPKey(tok, key); err == nil {
+			err = src.Put(ctx, tok)
+		}
 	}
 	finish(err)
 	if err != nil {
@@ -216,6 +238,9 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 
 	fmt.Fprintf(a.stderr, "Open this URL to log in: %s\n", ar.URL)
 	a.open(ctx, ar.URL, cfg.AllowInsecureHTTP, func(ctx context.Context) error { return a.hooks.authorize(ctx, ar.URL) })
+	if a.noBrowser && a.hooks == nil {
+		go a.readPasted(cb)
+	}
 
 	var r callbackResult
 	select {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/dpop"
 	"github.com/pixieauth/pixie/sqlitestore"
 )
 
@@ -33,6 +34,12 @@ type session struct {
 	reader  *sqlitestore.Store
 	stored  *pixie.Token
 	version uint64
+
+	// profile, for a down-scoped variant of a profile's token (see
+	// [variantKey]), is the profile whose grant renews it; dpop is the DPoP
+	// key the tokens are bound to, if any (see [dpopKeyExtra]).
+	profile string
+	dpop    *dpop.Key
 
 	mu     sync.Mutex
 	writer *sqlitestore.Store // opened by store
@@ -60,7 +67,11 @@ func (a *app) resolve(sf *settingsFlags) (Settings, string, error) {
 		return Settings{}, "", usagef("no client: give --client-id ID")
 	}
 	// The profile's token is used only for the profile's own client and
-	// request; flags that change them get a token cached apart.
+	// request; flags that change them get a token cached apart, derived from
+	// the profile's grant when they change only what the token is for.
+	if exists && isVariant(s, base) {
+		return s, variantKey(name, s), nil
+	}
 	if !exists || identity(s) != identity(base) {
 		return s, flagsKey(s), nil
 	}
@@ -104,6 +115,10 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 		se.Close()
 		return nil, unopenable(key, err)
 	}
+	if err := se.openGrant(ctx, st); err != nil {
+		se.Close()
+		return nil, err
+	}
 	return se, nil
 }
 
@@ -122,6 +137,9 @@ const flagsPrefix = "flags:"
 func profileOfKey(key string) (string, bool) {
 	if strings.HasPrefix(key, flagsPrefix) {
 		return "", false
+	}
+	if name, ok := variantProfile(key); ok {
+		return name, true
 	}
 	return key, true
 }
@@ -206,6 +224,9 @@ func (se *session) client(ctx context.Context) (*pixie.Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		if se.dpop != nil {
+			cfg.DPoP = se.dpop
+		}
 		se.cfg = cfg
 	}
 	return se.cfg, nil
@@ -220,6 +241,9 @@ func (se *session) source(skew time.Duration) (*pixie.Source, error) {
 		return nil, err
 	}
 	return pixie.NewSource(func(ctx context.Context, current *pixie.Token) (*pixie.Token, error) {
+		if se.profile != "" {
+			return se.renewVariant(ctx)
+		}
 		cc := se.settings.grant() == grantClientCredentials
 		if current == nil && !cc {
 			return nil, pixie.ErrNoToken
@@ -228,10 +252,17 @@ func (se *session) source(skew time.Duration) (*pixie.Source, error) {
 		if err != nil {
 			return nil, err
 		}
+		var tok *pixie.Token
 		if cc {
-			return cfg.ClientCredentials(ctx, se.settings.requestOptions()...)
+			tok, err = cfg.ClientCredentials(ctx, se.settings.requestOptions()...)
+		} else {
+			tok, err = cfg.Refresh(ctx, current)
 		}
-		return cfg.Refresh(ctx, current)
+		if err != nil {
+			return nil, err
+		}
+		// The renewed tokens are bound to the same key (RFC 9449 section 5).
+		return withDPoPKey(tok, se.dpop)
 	}, pixie.SourceOptions{
 		Store: st,
 		Key:   se.key,

@@ -62,6 +62,11 @@ type Settings struct {
 	// AllowInsecureHTTP accepts the server's http:// URLs on hosts other than
 	// loopback (--allow-insecure-http).
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http,omitempty" json:"allow_insecure_http,omitempty"`
+	// DPoP binds the tokens to a key pixie login generates (RFC 9449), and
+	// PAR pushes the authorization request (RFC 9126): pixie login --dpop
+	// and --par.
+	DPoP bool `yaml:"dpop,omitempty" json:"dpop,omitempty"`
+	PAR  bool `yaml:"par,omitempty" json:"par,omitempty"`
 
 	// origin names the profile in config.yaml these settings came from
 	// ("PATH: profile \"NAME\""), empty for none; given reports whether a

@@ -20,6 +20,8 @@ import (
 type statusOptions struct {
 	*app
 	output string
+	// check and online are --check and --online (see statuscheck.go).
+	check, online bool
 }
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -35,9 +37,16 @@ renew shows "login required"; one sealed with a key that is not configured
 shows that key's id (pixie login or pixie logout replaces it). Tokens are not
 renewed and never shown.`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), opts) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.check || opts.online {
+				return runStatusCheck(cmd.Context(), opts)
+			}
+			return runStatus(cmd.Context(), opts)
+		},
 	}
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output `FORMAT`: text or json")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "only check the profile: exit 0 when it has a usable token, 4 when it needs a login")
+	cmd.Flags().BoolVar(&opts.online, "online", false, "with --check, also ask the server whether it accepts the token (introspection or userinfo)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -68,6 +77,9 @@ type profileStatus struct {
 	Store         string `json:"store"`
 	// KeySource says where the store's keys come from.
 	KeySource string `json:"key_source,omitempty"`
+	// DPoPJKT is the thumbprint of the DPoP key the tokens are bound to
+	// (RFC 9449 section 6), when they are.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
@@ -131,6 +143,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			ps.Error = err.Error()
 		default:
 			ps.HasRefreshToken = !tok.RefreshToken.IsZero()
+			ps.DPoPJKT = boundJKT(tok)
 			ps.RefreshRejectedAt = rejectedAt(tok)
 			ps.LoggedIn = ps.RefreshRejectedAt == ""
 			if len(tok.Scope) > 0 {
@@ -190,9 +203,9 @@ func (ps profileStatus) tokenState() string {
 	case !ps.LoggedIn:
 		return "none"
 	case ps.ExpiresAt == "":
-		return "no expiry"
+		return "no expiry" + ps.binding()
 	case ps.Expired:
-		return "expired " + ps.ExpiresAt
+		return "expired " + ps.ExpiresAt + ps.binding()
 	}
-	return "expires " + ps.ExpiresAt
+	return "expires " + ps.ExpiresAt + ps.binding()
 }

@@ -92,7 +92,7 @@ func (s *Server) checkClient(c *Client) error {
 	default:
 		return fmt.Errorf("devserver: client %s: unsupported authentication method %q (supported: %v)", c.ID, c.AuthMethod, authMethods)
 	}
-	for _, r := range c.RedirectURIs {
+	for _, r := range slices.Concat(c.RedirectURIs, c.PostLogoutRedirectURIs) {
 		if err := checkRedirectURI(r); err != nil {
 			return fmt.Errorf("devserver: client %s: %w", c.ID, err)
 		}

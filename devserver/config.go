@@ -44,6 +44,9 @@ type fileClient struct {
 	Scopes       []string `yaml:"scopes"`
 	Name         string   `yaml:"name"`
 	JWKS         any      `yaml:"jwks"`
+	// PostLogoutRedirectURIs is the client metadata of OpenID Connect
+	// RP-Initiated Logout 1.0 section 3.1.
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 }
 
 type fileUser struct {
@@ -82,6 +85,7 @@ func LoadConfig(path string) (Options, error) {
 //	  - id: web
 //	    secret: web-secret
 //	    redirect_uris: [http://127.0.0.1:8080/callback]
+//	    post_logout_redirect_uris: [http://127.0.0.1:8080/]
 //	  - id: cli
 //	    auth_method: none
 //	    redirect_uris: [http://127.0.0.1/callback]
@@ -128,7 +132,8 @@ func ParseConfig(data []byte) (Options, error) {
 			return Options{}, fmt.Errorf("devserver: config: client %d (%s): %w", i+1, c.ID, err)
 		}
 		o.Clients = append(o.Clients, Client{ID: c.ID, Secret: pixie.NewSecret(c.Secret), AuthMethod: pixie.AuthMethod(c.AuthMethod),
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Name: c.Name, Keys: keys})
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Name: c.Name, Keys: keys,
+			PostLogoutRedirectURIs: c.PostLogoutRedirectURIs})
 	}
 	for _, u := range fc.Users {
 		o.Users = append(o.Users, User{Username: u.Username, Password: pixie.NewSecret(u.Password), Subject: u.Subject,

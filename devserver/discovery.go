@@ -20,6 +20,7 @@ const (
 	pathUserinfo      = "/userinfo"
 	pathPAR           = "/par"
 	pathRegister      = "/register"
+	pathEndSession    = "/end_session"
 	pathMetrics       = "/metrics"
 	pathAdmin         = "/admin/"
 )
@@ -67,6 +68,7 @@ func (s *Server) Metadata() map[string]any {
 		"userinfo_endpoint":                     s.url(pathUserinfo),
 		"pushed_authorization_request_endpoint": s.url(pathPAR),
 		"registration_endpoint":                 s.url(pathRegister),
+		"end_session_endpoint":                  s.url(pathEndSession),
 		"jwks_uri":                              s.url(pathJWKS),
 
 		"response_types_supported":                                 []string{"code"},

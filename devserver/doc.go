@@ -17,7 +17,9 @@
 //     client_secret_jwt and private_key_jwt (RFC 7523 section 2.2);
 //   - tokens: RFC 9068 JWT or opaque access tokens, OpenID Connect ID tokens,
 //     DPoP-bound tokens (RFC 9449); revocation (RFC 7009), introspection (RFC 7662),
-//     userinfo, pushed authorization requests (RFC 9126), dynamic client
+//     userinfo, sign-out at /end_session (OpenID Connect RP-Initiated Logout
+//     1.0, to a registered [Client.PostLogoutRedirectURIs] entry only), pushed
+//     authorization requests (RFC 9126), dynamic client
 //     registration and management (RFC 7591, RFC 7592) and client ID metadata
 //     documents (fetched over https, or http on loopback);
 //   - protected resources: the resource parameter (RFC 8707) becomes the access

@@ -130,6 +130,10 @@ type Client struct {
 	// except that the port of a loopback IP literal is ignored (RFC 8252
 	// section 7.3).
 	RedirectURIs []string
+	// PostLogoutRedirectURIs are where the end_session_endpoint may send the
+	// browser after signing out (OpenID Connect RP-Initiated Logout 1.0
+	// section 3.1), compared exactly; none means it never redirects.
+	PostLogoutRedirectURIs []string
 	// GrantTypes lists the grant types the client may use; empty allows every
 	// grant the server supports.
 	GrantTypes []string

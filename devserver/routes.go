@@ -56,6 +56,7 @@ func routeTable() []route {
 		{pathPAR, "par", (*Server).handlePAR},
 		{pathRegister, "register", (*Server).handleRegister},
 		{pathRegister + "/", "register", (*Server).handleRegistration},
+		{pathEndSession, "end_session", (*Server).handleEndSession},
 		{pathResourceMetadata + "/", "resource_metadata", (*Server).handleResourceMetadata},
 		{pathAPI, "api", (*Server).handleAPI},
 		{pathAPI + "/", "api", (*Server).handleAPI},

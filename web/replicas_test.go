@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
+	"github.com/pixieauth/pixie/devserver/devservertest"
 	"github.com/pixieauth/pixie/web"
 	"github.com/pixieauth/pixie/web/redissession"
 )
@@ -144,45 +144,22 @@ func TestProviders(t *testing.T) {
 	}
 }
 
-// TestRPInitiatedLogout signs out at a provider with an end_session_endpoint:
-// the browser is sent there with id_token_hint, client_id and
-// post_logout_redirect_uri (OpenID Connect RP-Initiated Logout 1.0 section
-// 2). The devserver has no such endpoint, so a front adds one to its
-// discovery document.
+// TestRPInitiatedLogout signs out at the devserver's end_session_endpoint
+// (OpenID Connect RP-Initiated Logout 1.0 section 2): the browser is sent
+// there with id_token_hint, client_id and post_logout_redirect_uri, and the
+// devserver sends it back to the AfterLogout page the client registered.
 func TestRPInitiatedLogout(t *testing.T) {
 	e := newEnv(t)
-	keys, err := devserver.GenerateSigningKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + front.Listener.Addr().String()
-	dev, err := devserver.New(devserver.Options{Issuer: issuer, Clients: []devserver.Client{e.dev.Confidential},
-		Users: []devserver.User{e.dev.User}, AutoApprove: true, SigningKeys: keys, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Close() })
-	front.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/.well-known/") {
-			m := dev.Metadata()
-			m["end_session_endpoint"] = issuer + "/end_session?keep=1"
-			json.NewEncoder(rw).Encode(m)
-			return
-		}
-		dev.ServeHTTP(rw, r)
-	})
-	front.Start()
-	t.Cleanup(front.Close)
-	p := web.Provider{Name: "front", Config: pixie.Config{ClientID: e.dev.Confidential.ID, ClientSecret: e.dev.Confidential.Secret,
-		Endpoint: pixie.Endpoint{Issuer: issuer}}}
+	rp := devserver.Client{ID: "rp", Secret: pixie.NewSecret("rp-secret"), RedirectURIs: []string{devservertest.RedirectURL}}
+	p := web.Provider{Name: "dev", Config: pixie.Config{ClientID: rp.ID, ClientSecret: rp.Secret,
+		Endpoint: pixie.Endpoint{Issuer: e.dev.URL}, HTTPClient: e.httpClient()}}
 	a := e.newApp(nil, web.WithProvider(p), web.AfterLogout("/bye"))
-	b := newBrowser(t)
-	cb, err := devserver.NewBrowser(nil, "alice", "wonderland").Authorize(context.Background(), b.startLogin(a, ""))
-	if err != nil {
+	rp.PostLogoutRedirectURIs = []string{a.URL + "/bye"} // known once the app listens
+	if err := e.dev.AddClient(rp); err != nil {
 		t.Fatal(err)
 	}
-	b.get(cb.String())
+	b := newBrowser(t)
+	b.signIn(a, "")
 	b.wantSignedIn(a)
 	r := b.do("POST", a.URL+"/logout", map[string][]string{"csrf_token": {b.csrf(a)}}, "Sec-Fetch-Site: same-origin")
 	loc, err := r.Location()
@@ -190,9 +167,13 @@ func TestRPInitiatedLogout(t *testing.T) {
 		t.Fatalf("logout: %d %s", r.StatusCode, r.body)
 	}
 	q := loc.Query()
-	if loc.Path != "/end_session" || q.Get("keep") != "1" || q.Get("client_id") != "confidential" ||
+	if !strings.HasPrefix(loc.String(), e.dev.URL+"/end_session?") || q.Get("client_id") != "rp" ||
 		q.Get("post_logout_redirect_uri") != a.URL+"/bye" || strings.Count(q.Get("id_token_hint"), ".") != 2 {
 		t.Errorf("logout sent the browser to %s", loc)
 	}
 	b.wantSignedOut(a)
+	r = b.get(loc.String())
+	if got, want := r.Header.Get("Location"), a.URL+"/bye"; r.StatusCode != http.StatusFound || got != want {
+		t.Errorf("the end_session_endpoint answered %d to %q %s, want %d to %s", r.StatusCode, got, r.body, http.StatusFound, want)
+	}
 }

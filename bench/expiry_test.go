@@ -2,19 +2,21 @@ package bench_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,42 +86,108 @@ func tokenFunc(ctx context.Context, spec expirySpec) (func() error, func(), erro
 	return func() error { _, err := src.Token(ctx); return err }, closeStore, nil
 }
 
+// callStats is what the callers of callFor did: their calls, and the longest
+// a call took (the longest a caller waited for a renewal).
+type callStats struct {
+	Calls   int64
+	Longest time.Duration
+}
+
+// add adds o's calls to st and keeps the longer wait.
+func (st *callStats) add(o callStats) {
+	st.Calls += o.Calls
+	st.Longest = max(st.Longest, o.Longest)
+}
+
 // callFor calls token from n goroutines, each every callerPause, for d, and
-// returns the calls made and the first error.
-func callFor(n int, d time.Duration, token func() error) (int64, error) {
-	var calls atomic.Int64
-	var once sync.Once
+// returns what they did, or the first error.
+func callFor(n int, d time.Duration, token func() error) (callStats, error) {
+	var mu sync.Mutex
+	var all callStats
 	var first error
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
+			var mine callStats
+			defer func() {
+				mu.Lock()
+				all.add(mine)
+				mu.Unlock()
+			}()
 			for time.Now().Before(deadline) {
+				start := time.Now()
 				if err := token(); err != nil {
-					once.Do(func() { first = err })
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
 					return
 				}
-				calls.Add(1)
+				mine.add(callStats{Calls: 1, Longest: time.Since(start)})
 				time.Sleep(callerPause)
 			}
 		})
 	}
 	wg.Wait()
-	return calls.Load(), first
+	return all, first
 }
 
 // window is how long callers run for b.N expiries: each op is one expiry. The
-// first token was fetched just before, so the renewals fall at 1, 2, ... b.N
-// times renewEvery and the window ends halfway to the next one.
+// first token was fetched just before, so the renewals fall at about 1, 2, ...
+// b.N times renewEvery and the window ends about halfway to the next one.
 func window(b *testing.B) time.Duration {
 	return time.Duration(b.N)*renewEvery + renewEvery/2
 }
 
-// reportExpiry reports the token requests per expiry and the callers' calls
-// per second.
-func reportExpiry(b *testing.B, requests, calls int64) {
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/expiry")
-	b.ReportMetric(float64(calls)/window(b).Seconds(), "calls/s")
+// expiryServer is a token endpoint (tokenServer's handler) that records when
+// each request arrived, to group them by the expiry that caused them.
+type expiryServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func newExpiryServer(b *testing.B) *expiryServer {
+	ts := newTokenServer(b, expiryLifetime, expiryDelay)
+	es := &expiryServer{}
+	es.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		es.mu.Lock()
+		es.times = append(es.times, time.Now())
+		es.mu.Unlock()
+		ts.Config.Handler.ServeHTTP(w, r)
+	}))
+	b.Cleanup(es.Close)
+	return es
+}
+
+// mark returns the number of requests so far.
+func (es *expiryServer) mark() int {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	return len(es.times)
+}
+
+// report reports the token requests per expiry since mark, and the callers'
+// calls per second and longest wait. Requests are grouped by expiry: one that arrives within
+// half a renewal interval of the one before was caused by the same expiry (a
+// storm, or processes renewing on their own); the expiries are the groups, so
+// the figure does not depend on how the window fell.
+func (es *expiryServer) report(b *testing.B, mark int, st callStats) {
+	es.mu.Lock()
+	times := es.times[mark:]
+	es.mu.Unlock()
+	expiries := 0
+	for i, t := range times {
+		if i == 0 || t.Sub(times[i-1]) > renewEvery/2 {
+			expiries++
+		}
+	}
+	if expiries == 0 {
+		b.Fatalf("no token request in %v; want one every %v", window(b), renewEvery)
+	}
+	b.ReportMetric(float64(len(times))/float64(expiries), "requests/expiry")
+	b.ReportMetric(float64(st.Calls)/window(b).Seconds(), "calls/s")
+	b.ReportMetric(float64(st.Longest)/float64(time.Millisecond), "max-wait-ms")
 }
 
 // BenchmarkRequestsPerExpiry counts the token requests one process makes per
@@ -130,8 +198,8 @@ func BenchmarkRequestsPerExpiry(b *testing.B) {
 	for _, n := range []int{1, 100, 10_000} {
 		for _, impl := range []string{"pixie", "x-oauth2"} {
 			b.Run(fmt.Sprintf("goroutines=%d/impl=%s", n, impl), func(b *testing.B) {
-				ts := newTokenServer(b, expiryLifetime, expiryDelay)
-				token, done, err := tokenFunc(b.Context(), expirySpec{Impl: impl, TokenURL: ts.URL})
+				es := newExpiryServer(b)
+				token, done, err := tokenFunc(b.Context(), expirySpec{Impl: impl, TokenURL: es.URL})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -139,14 +207,14 @@ func BenchmarkRequestsPerExpiry(b *testing.B) {
 				if err := token(); err != nil {
 					b.Fatal(err)
 				}
-				before := ts.fetches.Load()
+				mark := es.mark()
 				b.ResetTimer()
-				calls, err := callFor(n, window(b), token)
+				st, err := callFor(n, window(b), token)
 				b.StopTimer()
 				if err != nil {
 					b.Fatal(err)
 				}
-				reportExpiry(b, ts.fetches.Load()-before, calls)
+				es.report(b, mark, st)
 			})
 		}
 	}
@@ -165,8 +233,8 @@ func BenchmarkRequestsPerExpiryProcesses(b *testing.B) {
 	}{{"sqlite", 8}, {"redis", 4}} {
 		for _, impl := range []string{"pixie", "x-oauth2"} {
 			b.Run(fmt.Sprintf("store=%s/procs=%d/impl=%s", c.store, c.procs, impl), func(b *testing.B) {
-				ts := newTokenServer(b, expiryLifetime, expiryDelay)
-				spec := expirySpec{Impl: impl, TokenURL: ts.URL, Store: c.store, Goroutines: 10}
+				es := newExpiryServer(b)
+				spec := expirySpec{Impl: impl, TokenURL: es.URL, Store: c.store, Goroutines: 10}
 				switch c.store {
 				case "sqlite":
 					spec.SQLitePath = filepath.Join(b.TempDir(), "tokens.db")
@@ -185,22 +253,22 @@ func BenchmarkRequestsPerExpiryProcesses(b *testing.B) {
 				for _, ch := range children {
 					ch.Expect(b, "ready")
 				}
-				before := ts.fetches.Load()
+				mark := es.mark()
 				b.ResetTimer()
 				run := "run " + strconv.FormatInt(int64(window(b)), 10)
 				for _, ch := range children {
 					ch.Send(b, run)
 				}
-				var calls int64
+				var all callStats
 				for _, ch := range children {
-					n, err := strconv.ParseInt(ch.Expect(b, "calls "), 10, 64)
-					if err != nil {
+					var st callStats
+					if err := json.Unmarshal([]byte(ch.Expect(b, "calls ")), &st); err != nil {
 						b.Fatal(err)
 					}
-					calls += n
+					all.add(st)
 				}
 				b.StopTimer()
-				reportExpiry(b, ts.fetches.Load()-before, calls)
+				es.report(b, mark, all)
 				for _, ch := range children {
 					ch.Finish(b)
 				}
@@ -212,7 +280,8 @@ func BenchmarkRequestsPerExpiryProcesses(b *testing.B) {
 // TestHelperExpiryChild is a caller process of
 // BenchmarkRequestsPerExpiryProcesses; it skips unless started as one. It gets
 // its first token, says "ready", and on "run NANOSECONDS" calls for the token
-// from its goroutines for that long, then says "calls N" and exits.
+// from its goroutines for that long, then says "calls" and its callStats in
+// JSON, and exits.
 func TestHelperExpiryChild(t *testing.T) {
 	js := os.Getenv(expiryChildEnv)
 	if js == "" {
@@ -239,11 +308,15 @@ func TestHelperExpiryChild(t *testing.T) {
 	if err != nil {
 		proctest.Die(err)
 	}
-	calls, err := callFor(spec.Goroutines, time.Duration(d), token)
+	st, err := callFor(spec.Goroutines, time.Duration(d), token)
 	if err != nil {
 		proctest.Die(err)
 	}
-	fmt.Println("calls", calls)
+	out, err := json.Marshal(st)
+	if err != nil {
+		proctest.Die(err)
+	}
+	fmt.Println("calls", string(out))
 }
 
 // newStoreKey returns a new store key in the format of PIXIE_STORE_KEY.

@@ -40,7 +40,17 @@ when the response has a status of 400 or more, the exit code is 1.
 
 An http:// URL is refused unless its host is loopback (127.0.0.1, [::1],
 localhost): the token would cross the network unencrypted. Give
---allow-insecure-http to send it all the same.`,
+--allow-insecure-http to send it all the same.
+
+Without --profile, PIXIE_PROFILE or flags naming a server or client, the
+profile is the one whose resource (pixie login --resource) covers the URL:
+the same scheme, host and port, and a path at or under the resource's (the
+longest such resource wins); else the profile "default". With neither, the
+request goes without a token; if the answer is 401 with a challenge naming
+the resource's metadata (RFC 9728), pixie logs in to that resource as pixie
+login --resource does, when $BROWSER is set or stderr is a terminal, and
+sends the request again with the new token; otherwise it exits with code 4
+and the pixie login command to run.`,
 		Example: `  pixie curl https://api.example.com/me
   pixie curl -X POST -H 'Content-Type: application/json' -d '{"a":1}' https://api.example.com/items
   pixie curl -d @body.json -i https://api.example.com/items`,
@@ -101,6 +111,12 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 
+	if resp, err := opts.curlProfile(ctx, req); resp != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return opts.write(req, resp)
+	}
 	se, err := opts.openSession(ctx, opts.settings)
 	if err != nil {
 		return err
@@ -117,6 +133,12 @@ func runCurl(ctx context.Context, opts *curlOptions) error {
 	if err != nil {
 		return opts.explain(se, err)
 	}
+	return opts.write(req, resp)
+}
+
+// write shows the response to req: with -i its status line and headers, then
+// its body. A status of 400 or more is an error.
+func (opts *curlOptions) write(req *http.Request, resp *http.Response) error {
 	defer resp.Body.Close()
 	if opts.include {
 		fmt.Fprintf(opts.stdout, "%s %s\r\n", resp.Proto, resp.Status)

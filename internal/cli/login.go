@@ -67,10 +67,21 @@ proves it answers this login; a URL with another state is refused and pixie
 keeps waiting.
 
 The server's http:// URLs are refused unless their host is loopback; with
---allow-insecure-http they are accepted, and the profile keeps that choice.`,
+--allow-insecure-http they are accepted, and the profile keeps that choice.
+
+With --resource URL and no server named, pixie login starts from a protected
+resource alone: its metadata (RFC 9728) names the authorization server, which
+is discovered; the client is the --client-id given, else a client ID metadata
+document URL given (when the server accepts them), else the registration kept
+from an earlier login, else a new dynamic registration (RFC 7591), kept in the
+sealed store; the login asks for tokens for that resource (RFC 8707). The
+profile is --profile, else the one already for the resource, else one named
+after the resource's host and port (such as 127.0.0.1-9000, with -2 added
+when that name is taken). Logging in again to such a profile rediscovers all.`,
 		Example: `  pixie login --issuer https://id.example.com --client-id cli --scope "openid offline_access"
   pixie login --profile ci --issuer https://id.example.com --client-id svc --client-secret-env SVC_SECRET --grant client_credentials
-  pixie login --grant device_code --provider github --client-id Iv1.abc`,
+  pixie login --grant device_code --provider github --client-id Iv1.abc
+  pixie login --resource https://mcp.example.com/mcp`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), opts) },
 	}
@@ -86,6 +97,12 @@ The server's http:// URLs are refused unless their host is loopback; with
 func runLogin(ctx context.Context, opts *loginOptions) error {
 	if opts.timeout <= 0 {
 		return usagef("--timeout must be positive")
+	}
+	if resource, ok, err := opts.resourceLogin(); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return opts.loginResource(ctx, resource, nil, nil)
 	}
 	base, _, err := opts.profileSettings()
 	if err != nil {
@@ -136,13 +153,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		tok, err = cfg.ClientCredentials(lctx, s.requestOptions()...)
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = fmt.Errorf("login timed out after %s without completing; run pixie login again (--timeout sets the limit)", opts.timeout)
-		}
-		err = clientAuthFailed(s.ClientID, err)
-		finish(err)
-		// A failed login is a failure, not a request to log in again.
-		return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
+		return opts.failed(ctx, s.ClientID, err, finish)
 	}
 	if subject == "" && s.grant() != grantClientCredentials {
 		subject = opts.userinfoSubject(ctx, cfg, tok)
@@ -171,6 +182,18 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	return nil
 }
 
+// failed is the error of a login of clientID that failed with err, which the
+// browser waiting at the redirect URI is told through finish.
+func (opts *loginOptions) failed(ctx context.Context, clientID string, err error, finish func(error)) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("login timed out after %s without completing; run pixie login again (--timeout sets the limit)", opts.timeout)
+	}
+	err = clientAuthFailed(clientID, err)
+	finish(err)
+	// A failed login is a failure, not a request to log in again.
+	return &exitError{code: ExitFailure, err: fmt.Errorf("login failed: %w", err)}
+}
+
 // expiryPhrase describes when tok expires.
 func expiryPhrase(tok *pixie.Token, now time.Time) string {
 	if tok.Expiry.IsZero() {
@@ -183,8 +206,9 @@ func expiryPhrase(tok *pixie.Token, now time.Time) string {
 // redirect (RFC 8252 section 7.3), and returns the token and the subject of its
 // verified ID token. The browser that delivered the code waits for the page
 // that says how the login ended: the caller must call finish with the outcome
-// once it has kept the tokens, or failed to.
-func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settings) (tok *pixie.Token, subject string, finish func(error), err error) {
+// once it has kept the tokens, or failed to. extra options, such as the
+// scopes of a step-up, go into the authorization request after those of s.
+func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settings, extra ...pixie.Option) (tok *pixie.Token, subject string, finish func(error), err error) {
 	finish = func(error) {}
 	host, path := "127.0.0.1", "/callback"
 	port := "0"
@@ -205,7 +229,7 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 	_, boundPort, _ := net.SplitHostPort(lns[0].Addr().String())
 	cfg.RedirectURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, boundPort), Path: path}).String()
 
-	ar, err := cfg.NewAuthRequest(ctx, s.requestOptions()...)
+	ar, err := cfg.NewAuthRequest(ctx, append(s.requestOptions(), extra...)...)
 	if err != nil {
 		for _, ln := range lns {
 			ln.Close()

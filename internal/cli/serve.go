@@ -27,6 +27,8 @@ type serveOptions struct {
 	users      []string
 	quiet      bool
 	public     bool
+	// resources serves the devserver's protected resources (--resource).
+	resources bool
 
 	tokenFormat                 string
 	accessTTL, refreshTTL       time.Duration
@@ -93,9 +95,16 @@ a public client), repeatable. Users: --user name:password, repeatable. Secrets
 given this way show in the process list (ps) to other local users: put clients
 and users with secrets in a --config file instead. Without any, a public client
 "cli", a confidential client "service" (secret "service-secret") and the user
-dev/dev are registered.`,
+dev/dev are registered.
+
+With --resource the server is also a protected resource, as MCP servers are:
+its userinfo endpoint and a demo API at /api (/api/admin needs the admin
+scope) publish RFC 9728 metadata, name it in their 401 challenges, and accept
+only tokens minted for them (RFC 8707). pixie login --resource URL and pixie
+curl URL reach them from their URL alone.`,
 		Example: `  pixie serve --config devserver.yaml        # clients and users, secrets included, from a file
   pixie serve --addr 127.0.0.1:9000
+  pixie serve --resource                     # then: pixie curl http://127.0.0.1:9000/api
   pixie serve --client cli::http://127.0.0.1/callback --auto-approve --token-format opaque --access-token-ttl 5m
   ` + adminTokenEnv + `=$(cat admin.token) pixie serve --public --addr 0.0.0.0:9000 --issuer http://devbox:9000 --config devserver.yaml`,
 		Args: usageArgs(cobra.NoArgs),
@@ -118,6 +127,7 @@ dev/dev are registered.`,
 	f.DurationVar(&opts.deviceInterval, "device-interval", 5*time.Second, "device grant polling interval, whole seconds")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not log each request")
 	f.BoolVar(&opts.public, "public", false, "allow a non-loopback --addr, and require an admin token for /admin/* and /register")
+	f.BoolVar(&opts.resources, "resource", false, "serve protected resources with RFC 9728 metadata: userinfo and a demo API at /api (/api/admin needs the admin scope)")
 	f.DurationVar(&opts.faults.Latency, "latency", 0, "fault: delay each token response by `DURATION`")
 	f.Float64Var(&opts.faults.FailureRate, "failure-rate", 0, "fault: fail this fraction (0 to 1) of token requests with 503")
 	f.IntVar(&opts.faults.RateLimit, "rate-limit", 0, "fault: answer the next `N` token requests with 429 and Retry-After")
@@ -149,6 +159,7 @@ func (opts *serveOptions) serverOptions(issuer string) (devserver.Options, error
 	set("device-interval", func() { o.DeviceInterval = opts.deviceInterval })
 	set("auto-approve", func() { o.AutoApprove = opts.autoApprove })
 	set("enable-password", func() { o.EnablePassword = opts.enablePassword })
+	set("resource", func() { o.ProtectedResources = opts.resources })
 	set("latency", func() { o.Faults.Latency = opts.faults.Latency })
 	set("failure-rate", func() { o.Faults.FailureRate = opts.faults.FailureRate })
 	set("rate-limit", func() { o.Faults.RateLimit = opts.faults.RateLimit })

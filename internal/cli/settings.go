@@ -67,6 +67,11 @@ type Settings struct {
 	// and --par.
 	DPoP bool `yaml:"dpop,omitempty" json:"dpop,omitempty"`
 	PAR  bool `yaml:"par,omitempty" json:"par,omitempty"`
+	// Resource is the protected resource the profile is for, when pixie
+	// login --resource discovered the server and client from it (RFC 9728),
+	// and ClientSource how the client was obtained (a [pixie.ClientKind]).
+	Resource     string `yaml:"resource,omitempty" json:"resource,omitempty"`
+	ClientSource string `yaml:"client_source,omitempty" json:"client_source,omitempty"`
 
 	// origin names the profile in config.yaml these settings came from
 	// ("PATH: profile \"NAME\""), empty for none; given reports whether a
@@ -164,6 +169,7 @@ func (f *settingsFlags) apply(base Settings) (Settings, error) {
 		s.Issuer, s.Provider, s.ProviderParams = "", "", nil
 		s.AuthURL, s.TokenURL, s.DeviceURL, s.RevokeURL, s.IntrospectURL = "", "", "", "", ""
 		s.AllowInsecureHTTP = false
+		s.Resource, s.ClientSource = "", ""
 	}
 	if f.fs.Changed("allow-insecure-http") {
 		s.AllowInsecureHTTP = f.s.AllowInsecureHTTP

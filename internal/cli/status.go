@@ -31,9 +31,11 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show the profiles and their tokens",
 		Long: `Show every profile (or the one named with --profile or PIXIE_PROFILE):
 issuer, client, grant, scopes, when the access token expires, whether a refresh
-token is held, and where the token store and its key are. Tokens cached for
-flags given without a profile show as "flags:". A token the server refused to
-renew shows "login required"; one sealed with a key that is not configured
+token is held, and where the token store and its key are; for a profile of
+pixie login --resource, the protected resource and how its client was
+obtained (client ID given, client ID metadata document, stored or new
+registration). Tokens cached for flags given without a profile show as
+"flags:". A token the server refused to renew shows "login required"; one sealed with a key that is not configured
 shows that key's id (pixie login or pixie logout replaces it). Tokens are not
 renewed and never shown.`,
 		Args: usageArgs(cobra.NoArgs),
@@ -80,6 +82,11 @@ type profileStatus struct {
 	// DPoPJKT is the thumbprint of the DPoP key the tokens are bound to
 	// (RFC 9449 section 6), when they are.
 	DPoPJKT string `json:"dpop_jkt,omitempty"`
+	// Resource is the protected resource a profile of pixie login --resource
+	// is for, and ClientSource how its client was obtained: client-id,
+	// client-id-metadata-document, stored-registration or new-registration.
+	Resource     string `json:"resource,omitempty"`
+	ClientSource string `json:"client_source,omitempty"`
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
@@ -129,6 +136,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		if name, ok := profileOfKey(key); ok {
 			s := c.Profiles[name]
 			ps.Profile, ps.Issuer, ps.ClientID, ps.Grant, ps.Scopes = name, s.server(), s.ClientID, s.grant(), s.Scopes
+			ps.Resource, ps.ClientSource = s.Resource, s.ClientSource
 		} else {
 			ps.Flags = true
 			ps.Issuer, ps.ClientID = flagsOfKey(key)
@@ -183,6 +191,11 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	}
 	if err := writeTable(opts.stdout, rows); err != nil {
 		return err
+	}
+	for _, ps := range list {
+		if ps.Resource != "" {
+			fmt.Fprintf(opts.stdout, "Profile %s is for resource %s; client from %s.\n", ps.Profile, terminalLine(ps.Resource), clientSourcePhrase(ps.ClientSource))
+		}
 	}
 	fmt.Fprintf(opts.stdout, "Store: %s\n", path)
 	if keySource != "" {

@@ -171,7 +171,8 @@ func TestTimeouts(t *testing.T) {
 }
 
 // TestLogout signs out with the form POST: the session row is deleted, the
-// tokens are revoked at the provider, and the browser goes home.
+// tokens are revoked at the provider, and the browser goes to the provider's
+// end_session_endpoint (TestRPInitiatedLogout follows it back home).
 func TestLogout(t *testing.T) {
 	e := newEnv(t)
 	a := e.newApp(nil)
@@ -179,7 +180,7 @@ func TestLogout(t *testing.T) {
 	b.signIn(a, "")
 	id := b.cookie(a, sessionCookie)
 	r := b.do("POST", a.URL+"/logout", url.Values{"csrf_token": {b.csrf(a)}}, "Origin: "+a.URL, "Sec-Fetch-Site: same-origin")
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != a.URL+"/" {
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), e.dev.URL+"/end_session?") {
 		t.Fatalf("logout: %d to %q: %s", r.StatusCode, r.Header.Get("Location"), r.body)
 	}
 	b.wantSignedOut(a)

@@ -63,7 +63,7 @@ func run() error {
 		secret = os.Getenv("PIXIE_CLIENT_SECRET")
 	}
 	if *issuer == "" {
-		dev, err := startDevServer(baseURL + "/callback")
+		dev, err := startDevServer(baseURL)
 		if err != nil {
 			return err
 		}
@@ -136,8 +136,9 @@ type devServer struct {
 }
 
 // startDevServer serves a devserver on a loopback port with the app's client,
-// whose redirect URI is redirectURI, and the user alice.
-func startDevServer(redirectURI string) (*devServer, error) {
+// whose redirect URI is the app's callback and whose post-logout redirect URI
+// is the app's home page, and the user alice.
+func startDevServer(baseURL string) (*devServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -146,7 +147,7 @@ func startDevServer(redirectURI string) (*devServer, error) {
 	srv, err := devserver.New(devserver.Options{
 		Issuer: issuer,
 		Clients: []devserver.Client{{ID: devClientID, Secret: pixie.NewSecret(devClientSecret), Name: "pixie web app example",
-			RedirectURIs: []string{redirectURI}}},
+			RedirectURIs: []string{baseURL + "/callback"}, PostLogoutRedirectURIs: []string{baseURL + "/"}}},
 		Users: []devserver.User{{Username: "alice", Password: pixie.NewSecret("wonderland"),
 			Name: "Alice Liddell", Email: "alice@example.test"}},
 	})

@@ -65,7 +65,7 @@ func newWebappEnv(t *testing.T, srv *httptest.Server) *webappEnv {
 	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
 	e := &webappEnv{clock: fakeclock.New(time.Now()), appURL: "http://localhost:" + port}
 	e.client = devserver.Client{ID: "webapp", Secret: pixie.NewSecret("webapp-secret"), Name: "pixie web app example",
-		RedirectURIs: []string{e.appURL + "/callback"}}
+		RedirectURIs: []string{e.appURL + "/callback"}, PostLogoutRedirectURIs: []string{e.appURL + "/"}}
 	e.ds = devservertest.NewServer(t, devservertest.WithAutoApprove(false), func(o *devserver.Options) {
 		o.Clients = append(o.Clients, e.client)
 		o.AccessTokenTTL = accessTTL

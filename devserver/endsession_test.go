@@ -91,6 +91,14 @@ func endSession(t *testing.T, srv *devservertest.Server, b *devserver.Browser, m
 	return send(t, &c, req)
 }
 
+// wantRedirect checks that the endpoint sent the browser to target.
+func wantRedirect(t *testing.T, r *response, target string) {
+	t.Helper()
+	if got := r.header.Get("Location"); r.status != http.StatusFound || got != target {
+		t.Errorf("got HTTP %d to %q %s, want %d to %s", r.status, got, r.raw, http.StatusFound, target)
+	}
+}
+
 // wantSignedOutPage checks the page shown instead of a redirect.
 func wantSignedOutPage(t *testing.T, r *response, status int) {
 	t.Helper()
@@ -127,9 +135,7 @@ func TestEndSession(t *testing.T) {
 			}
 			r := endSession(t, e.srv, b, method, url.Values{"id_token_hint": {tok.str("id_token")},
 				"post_logout_redirect_uri": {rpBye}, "state": {"st-1"}})
-			if got, want := r.header.Get("Location"), rpBye+"?state=st-1"; r.status != http.StatusFound || got != want {
-				t.Fatalf("got HTTP %d to %q, want %d to %s", r.status, got, http.StatusFound, want)
-			}
+			wantRedirect(t, r, rpBye+"?state=st-1")
 			if e.signedIn(t, b) {
 				t.Error("the browser is still signed in at the server")
 			}
@@ -161,18 +167,14 @@ func TestEndSession(t *testing.T) {
 	t.Run("client_id alone identifies the client", func(t *testing.T) {
 		b, _ := e.signIn(t, rp)
 		r := endSession(t, e.srv, b, http.MethodGet, url.Values{"client_id": {"rp"}, "post_logout_redirect_uri": {rpBye}})
-		if got := r.header.Get("Location"); r.status != http.StatusFound || got != rpBye {
-			t.Errorf("got HTTP %d to %q, want %d to %s", r.status, got, http.StatusFound, rpBye)
-		}
+		wantRedirect(t, r, rpBye)
 	})
 
 	t.Run("an expired ID token is a valid hint", func(t *testing.T) {
 		b, tok := e.signIn(t, rp)
 		e.clock.Advance(2 * time.Hour) // the ID token lives an hour
 		r := endSession(t, e.srv, b, http.MethodGet, url.Values{"id_token_hint": {tok.str("id_token")}, "post_logout_redirect_uri": {rpBye}})
-		if got := r.header.Get("Location"); r.status != http.StatusFound || got != rpBye {
-			t.Errorf("got HTTP %d to %q, want %d to %s", r.status, got, http.StatusFound, rpBye)
-		}
+		wantRedirect(t, r, rpBye)
 	})
 
 	// A redirect to a URI the client did not register is refused: the user is

@@ -200,6 +200,11 @@ func runWebapp(t *testing.T, b *browsertest.Browser, e *webappEnv, store web.Ses
 	if _, _, err := store.Load(context.Background(), key); !errors.Is(err, web.ErrNoSession) {
 		t.Errorf("after sign-out the store still answers for the session: %v; want web.ErrNoSession", err)
 	}
+	// Signing out went through the devserver's end_session_endpoint (OpenID
+	// Connect RP-Initiated Logout 1.0), which ended the session there too:
+	// signing in again asks for the password.
+	b.Step("signing in again asks for the password", chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("password")))
 	// The app's script must run as served: no exception, and not refused by
 	// the page's own Content-Security-Policy.
 	for _, m := range b.Console() {

@@ -33,7 +33,8 @@ import (
 // expiryLifetime seconds and which answers after expiryDelay, the time in which
 // callers arriving at an expiry pile up. pixie (Skew) and x/oauth2 (its expiry
 // delta) both stop serving a token expiryEarly before it expires, so both renew
-// every renewEvery; pixie's refresh-ahead is off so that neither renews sooner.
+// every renewEvery; pixie's refresh-ahead is off, except in
+// impl=pixie-default-ahead, so that neither renews sooner.
 const (
 	expiryLifetime = 2
 	expiryEarly    = time.Second
@@ -46,7 +47,7 @@ const (
 
 // expirySpec tells a caller process what to call (see TestHelperExpiryChild).
 type expirySpec struct {
-	Impl       string // "pixie" or "x-oauth2"
+	Impl       string // "pixie", "pixie-default-ahead" or "x-oauth2"
 	TokenURL   string
 	Store      string // for pixie: "sqlite" or "redis"
 	SQLitePath string
@@ -65,6 +66,9 @@ func tokenFunc(ctx context.Context, spec expirySpec) (func() error, func(), erro
 		return func() error { _, err := xo.Token(); return err }, func() {}, nil
 	}
 	opt := pixie.SourceOptions{Key: "bench", Skew: expiryEarly, RefreshAhead: 1}
+	if spec.Impl == "pixie-default-ahead" {
+		opt.RefreshAhead = 0
+	}
 	closeStore := func() {}
 	switch spec.Store {
 	case "sqlite":
@@ -224,14 +228,15 @@ func BenchmarkRequestsPerExpiry(b *testing.B) {
 // 8 processes sharing a SQLite store and of 4 sharing Redis, 10 goroutines
 // each: pixie renews once for them all through the store's lock; x/oauth2 has
 // no shared store, so each process renews on its own. Each op is one expiry;
-// run it as -benchtime=10x. The Redis case needs redis-server on the PATH or
+// run it as -benchtime=10x. impl=pixie-default-ahead is pixie with its default
+// RefreshAhead, which renews in the background before callers must wait. The Redis case needs redis-server on the PATH or
 // PIXIE_TEST_REDIS_ADDR.
 func BenchmarkRequestsPerExpiryProcesses(b *testing.B) {
 	for _, c := range []struct {
 		store string
 		procs int
 	}{{"sqlite", 8}, {"redis", 4}} {
-		for _, impl := range []string{"pixie", "x-oauth2"} {
+		for _, impl := range []string{"pixie", "x-oauth2", "pixie-default-ahead"} {
 			b.Run(fmt.Sprintf("store=%s/procs=%d/impl=%s", c.store, c.procs, impl), func(b *testing.B) {
 				es := newExpiryServer(b)
 				spec := expirySpec{Impl: impl, TokenURL: es.URL, Store: c.store, Goroutines: 10}

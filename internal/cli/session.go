@@ -108,7 +108,9 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 	se := &session{app: a, key: key, settings: s, reader: st}
 	se.stored, se.version, err = loadVersion(ctx, st, key)
 	switch {
-	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials:
+	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials && !isVariantKey(key):
+		// A variant needs its profile's token, not one of its own (see
+		// [session.openGrant]).
 		se.Close()
 		return nil, a.notLoggedIn(key)
 	case err != nil && !errors.Is(err, pixie.ErrNotFound):

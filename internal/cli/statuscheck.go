@@ -92,10 +92,15 @@ func (opts *statusOptions) accepted(ctx context.Context, se *session, tok *pixie
 	}
 	_, err = oidc.UserInfo(ctx, client, cfg.Endpoint.UserinfoURL, tok, uopts...)
 	var pe *pixie.Error
-	if errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden) {
+	switch {
+	case errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden):
 		return "", refused("userinfo", err)
-	}
-	if err != nil {
+	case pixie.LoginRequired(err):
+		// The token was refused and the renewal the Transport tried was
+		// rejected too: the refresh token is marked, as pixie token would.
+		se.recordRejection(ctx, err)
+		return "", opts.explain(se, err)
+	case err != nil:
 		return "", err
 	}
 	return "userinfo", nil

@@ -143,7 +143,12 @@ func (se *session) exchangeVariant(ctx context.Context, cfg *pixie.Config) (*pix
 	if err != nil {
 		return nil, err
 	}
-	opts := append(se.settings.resourceOptions(), pixie.Audience(se.settings.Audience))
+	// The profile's own resources would widen the new token's audience: only
+	// those given with --audience go along.
+	opts := []pixie.Option{pixie.Audience(se.settings.Audience)}
+	if se.settings.given != nil && se.settings.given("resources") {
+		opts = append(opts, se.settings.resourceOptions()...)
+	}
 	if len(se.settings.Scopes) > 0 {
 		opts = append(opts, pixie.Scopes(se.settings.Scopes...))
 	}
@@ -177,4 +182,10 @@ func (se *session) openGrant(ctx context.Context, st *sqlitestore.Store) error {
 	var err error
 	se.dpop, err = tokenDPoPKey(grant)
 	return err
+}
+
+// isVariantKey reports whether key is a variant's (see [variantKey]).
+func isVariantKey(key string) bool {
+	_, ok := variantProfile(key)
+	return ok
 }

@@ -101,16 +101,10 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 			return nil, err
 		}
 	}
-	st, err := a.readStore()
-	if err != nil {
-		return nil, err
-	}
-	se := &session{app: a, key: key, settings: s, reader: st}
-	se.stored, se.version, err = loadVersion(ctx, st, key)
+	st, tok, version, err := a.readToken(ctx, key)
+	se := &session{app: a, key: key, settings: s, reader: st, stored: tok, version: version}
 	switch {
-	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials && !isVariantKey(key):
-		// A variant needs its profile's token, not one of its own (see
-		// [session.openGrant]).
+	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials:
 		se.Close()
 		return nil, a.notLoggedIn(key)
 	case err != nil && !errors.Is(err, pixie.ErrNotFound):

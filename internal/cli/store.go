@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,16 +107,59 @@ func (a *app) open(opts ...sqlitestore.Option) (*sqlitestore.Store, error) {
 // load reads key's token from st, which may be nil for a store that does not
 // exist: then nothing is stored.
 func load(ctx context.Context, st *sqlitestore.Store, key string) (*pixie.Token, error) {
-	tok, _, err := loadVersion(ctx, st, key)
+	if st == nil {
+		return nil, pixie.ErrNotFound
+	}
+	tok, _, err := st.Load(ctx, key)
 	return tok, err
 }
 
-// loadVersion is [load] with the token's version.
-func loadVersion(ctx context.Context, st *sqlitestore.Store, key string) (*pixie.Token, uint64, error) {
-	if st == nil {
-		return nil, 0, pixie.ErrNotFound
+// readToken opens the token store read-only (see [app.readStore]) and reads
+// key's token and its version. It returns a nil store and [pixie.ErrNotFound]
+// when there is no store.
+//
+// Without PIXIE_STORE_KEY, the key file beside the store is tried first, and
+// the key resolver (OS keyring, then key file) only when that file's keys do
+// not open the token: a token names the key that sealed it, so the file
+// cannot serve a wrong one, and a command that only reads a token is spared
+// the keyring's lookup, a D-Bus round trip (or, on Linux without a session
+// bus, an attempt to launch one) that costs as much as the rest of the read.
+func (a *app) readToken(ctx context.Context, key string) (*sqlitestore.Store, *pixie.Token, uint64, error) {
+	if ok, err := a.storeExists(); !ok || err != nil {
+		return nil, nil, 0, cmp.Or(err, pixie.ErrNotFound)
 	}
-	return st.Load(ctx, key)
+	if st := a.openWithKeyFile(); st != nil {
+		tok, ver, err := st.Load(ctx, key)
+		if _, other := sealedElsewhere(err); !other {
+			return st, tok, ver, err
+		}
+		st.Close()
+	}
+	st, err := a.open(sqlitestore.ReadOnly())
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	tok, ver, err := st.Load(ctx, key)
+	return st, tok, ver, err
+}
+
+// openWithKeyFile opens the token store read-only with the keys of the key
+// file beside it, or returns nil when PIXIE_STORE_KEY is set or that file
+// holds no usable key (the resolver then reports why).
+func (a *app) openWithKeyFile() *sqlitestore.Store {
+	if a.storeKey != "" || a.getenv(seal.EnvVar) != "" {
+		return nil
+	}
+	path, err := a.storePath()
+	if err != nil {
+		return nil
+	}
+	file := filepath.Join(filepath.Dir(path), sqlitestore.KeyFileName)
+	st, err := sqlitestore.Open(path, sqlitestore.ReadOnly(), sqlitestore.WithResolver(seal.Resolver{File: file}))
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 // sealedElsewhere returns the id of the key that sealed a record err says

@@ -3,10 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,5 +168,53 @@ func TestKeyFileWithoutKeyring(t *testing.T) {
 	code, stdout, stderr := cliRun(t, "status")
 	if want := "Key: key file " + keyFile + "\n"; code != cli.ExitOK || !strings.Contains(stdout, want) {
 		t.Errorf("pixie status: exit code %d, no %q in:\n%s%s", code, want, stdout, stderr)
+	}
+}
+
+// TestCachedTokenSkipsKeyring serves a cached token sealed with the key in
+// store.key without asking the OS keyring: the D-Bus session bus, a socket
+// this test listens on, gets no connection.
+func TestCachedTokenSkipsKeyring(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the keyring is watched through D-Bus, which only Linux uses")
+	}
+	srv := devservertest.NewServer(t)
+	home := t.TempDir()
+	bus := filepath.Join(home, "bus")
+	t.Setenv("PIXIE_HOME", home)
+	t.Setenv("PIXIE_PROFILE", "")
+	t.Setenv("PIXIE_STORE_KEY", "")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+bus)
+	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
+	// No bus answers yet: the login keeps the key in store.key.
+	if code, _, stderr := cliRun(t, "login", "--grant", "client_credentials", "--issuer", srv.URL,
+		"--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"); code != cli.ExitOK {
+		t.Fatalf("pixie login: exit code %d; stderr:\n%s", code, stderr)
+	}
+
+	ln, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var dials atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Counted before the close that lets the keyring call fail, so
+			// the count is in when pixie token returns.
+			dials.Add(1)
+			c.Close()
+		}
+	}()
+	code, stdout, stderr := cliRun(t, "token")
+	if code != cli.ExitOK || !strings.HasPrefix(stdout, "ey") {
+		t.Fatalf("pixie token: exit code %d, stdout %q; stderr:\n%s", code, stdout, stderr)
+	}
+	if n := dials.Load(); n != 0 {
+		t.Errorf("pixie token connected %d times to the session bus (the OS keyring) for a token whose key is in store.key", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -35,9 +36,13 @@ const (
 )
 
 // Main runs the pixie command with args (without the program name) and returns
-// its exit code. SIGINT and SIGTERM cancel the command's context; a second one
-// ends the process at once.
+// its exit code. Run as docker-credential-pixie (the name in os.Args[0]), it
+// runs pixie docker-credential. SIGINT and SIGTERM cancel the command's
+// context; a second one ends the process at once.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == dockerHelperName {
+		args = append([]string{"docker-credential"}, args...)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	context.AfterFunc(ctx, stop)
@@ -132,7 +137,7 @@ or the server rejected the refresh token), 130 interrupted (Ctrl-C).`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// Help, completion and serve work whatever the profile name.
 			switch cmd.Name() {
-			case "login", "token", "curl", "status", "logout", "inspect", "reset":
+			case "login", "token", "curl", "status", "logout", "inspect", "env", "reset":
 				return a.checkProfileName()
 			}
 			return nil
@@ -152,6 +157,9 @@ or the server rejected the refresh token), 130 interrupted (Ctrl-C).`,
 		newInspectCmd(a),
 		newServeCmd(a),
 		newQuickstartCmd(a),
+		newEnvCmd(a),
+		newGitCredentialCmd(a),
+		newDockerCredentialCmd(a),
 		newVersionCmd(a),
 		newResetCmd(a),
 		newManCmd(a),

@@ -41,6 +41,7 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Condition:           scriptCondition,
 		Setup: func(e *testscript.Env) error {
 			port, err := freePort()
 			if err != nil {
@@ -68,14 +69,16 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":        cmdExits,
-			"waitserver":   cmdWaitServer,
-			"revoketoken":  cmdRevokeToken,
-			"waitfile":     cmdWaitFile,
-			"listening":    cmdListening,
-			"quick":        cmdQuick,
-			"waitrequests": cmdWaitRequests,
-			"pastelogin":   cmdPasteLogin,
+			"exits":          cmdExits,
+			"waitserver":     cmdWaitServer,
+			"revoketoken":    cmdRevokeToken,
+			"waitfile":       cmdWaitFile,
+			"listening":      cmdListening,
+			"quick":          cmdQuick,
+			"waitrequests":   cmdWaitRequests,
+			"kubeapi":        cmdKubeAPI,
+			"execcredential": cmdExecCredential,
+			"pastelogin":     cmdPasteLogin,
 		},
 	})
 }

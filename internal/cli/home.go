@@ -24,6 +24,9 @@ const configFile = "config.yaml"
 // fileConfig is the content of config.yaml.
 type fileConfig struct {
 	Profiles map[string]Settings `yaml:"profiles"`
+	// Hosts maps a host (with its port, if any) to the profile whose token
+	// the git and docker credential helpers give it.
+	Hosts map[string]string `yaml:"hosts,omitempty"`
 }
 
 // home returns pixie's directory: $PIXIE_HOME, else $XDG_CONFIG_HOME/pixie,
@@ -106,7 +109,7 @@ func checkKeys(top *yaml.Node) error {
 	if top.Kind != yaml.MappingNode {
 		return nil
 	}
-	if err := unknownKey(top, []string{"profiles"}, "at the top level"); err != nil {
+	if err := unknownKey(top, []string{"profiles", "hosts"}, "at the top level"); err != nil {
 		return err
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {

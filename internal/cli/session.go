@@ -104,7 +104,9 @@ func (a *app) openSession(ctx context.Context, sf *settingsFlags) (*session, err
 	st, tok, version, err := a.readToken(ctx, key)
 	se := &session{app: a, key: key, settings: s, reader: st, stored: tok, version: version}
 	switch {
-	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials:
+	case errors.Is(err, pixie.ErrNotFound) && s.grant() != grantClientCredentials && !isVariantKey(key):
+		// A variant needs its profile's token, not one of its own (see
+		// [session.openGrant]).
 		se.Close()
 		return nil, a.notLoggedIn(key)
 	case err != nil && !errors.Is(err, pixie.ErrNotFound):

@@ -78,6 +78,7 @@ func TestScript(t *testing.T) {
 			"waitrequests":   cmdWaitRequests,
 			"kubeapi":        cmdKubeAPI,
 			"execcredential": cmdExecCredential,
+			"gitserver":      cmdGitServer,
 			"pastelogin":     cmdPasteLogin,
 		},
 	})

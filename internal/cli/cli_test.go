@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"pixie":      func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"devbrowser": devbrowser,
+		// The name docker runs a credential helper by.
+		"docker-credential-pixie": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
@@ -69,17 +71,18 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":          cmdExits,
-			"waitserver":     cmdWaitServer,
-			"revoketoken":    cmdRevokeToken,
-			"waitfile":       cmdWaitFile,
-			"listening":      cmdListening,
-			"quick":          cmdQuick,
-			"waitrequests":   cmdWaitRequests,
-			"kubeapi":        cmdKubeAPI,
-			"execcredential": cmdExecCredential,
-			"gitserver":      cmdGitServer,
-			"pastelogin":     cmdPasteLogin,
+			"exits":            cmdExits,
+			"waitserver":       cmdWaitServer,
+			"revoketoken":      cmdRevokeToken,
+			"waitfile":         cmdWaitFile,
+			"listening":        cmdListening,
+			"quick":            cmdQuick,
+			"waitrequests":     cmdWaitRequests,
+			"kubeapi":          cmdKubeAPI,
+			"execcredential":   cmdExecCredential,
+			"gitserver":        cmdGitServer,
+			"dockercredential": cmdDockerCredential,
+			"pastelogin":       cmdPasteLogin,
 		},
 	})
 }

@@ -79,7 +79,7 @@ func runDockerCredential(ctx context.Context, a *app, op string) error {
 		if err != nil {
 			return err
 		}
-		return json.NewEncoder(a.stdout).Encode(dockerCredential{ServerURL: server, Username: "<token>", Secret: tok.AccessToken.Reveal()})
+		return writeDockerJSON(a.stdout, dockerCredential{ServerURL: server, Username: "<token>", Secret: tok.AccessToken.Reveal()})
 	case "list":
 		c, _, err := a.loadConfig()
 		if err != nil {
@@ -89,7 +89,7 @@ func runDockerCredential(ctx context.Context, a *app, op string) error {
 		for host := range c.Hosts {
 			list[host] = "<token>"
 		}
-		return json.NewEncoder(a.stdout).Encode(list)
+		return writeDockerJSON(a.stdout, list)
 	case "erase":
 		_, err := readServerURL(a.stdin)
 		return err
@@ -97,6 +97,13 @@ func runDockerCredential(ctx context.Context, a *app, op string) error {
 		return errors.New("pixie keeps no registry passwords: its tokens come from pixie login, for the profile config.yaml's hosts map names for the registry")
 	}
 	return usagef("unknown docker credential action %q: want get, store, erase or list", op)
+}
+
+// writeDockerJSON writes v as one line of JSON, "<token>" as it is.
+func writeDockerJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // readServerURL reads the server URL docker writes on stdin.

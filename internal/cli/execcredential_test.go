@@ -55,7 +55,7 @@ func cmdKubeAPI(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	issuer := ts.Getenv("ISSUER")
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if authz := r.Header.Get("Authorization"); !strings.HasPrefix(authz, "Bearer ") || !tokenAccepted(r, issuer, authz) {
+		if authz := r.Header.Get("Authorization"); !strings.HasPrefix(authz, "Bearer ") || !tokenAccepted(r.Context(), issuer, authz) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`)

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -30,7 +31,7 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	issuer := ts.Getenv("ISSUER")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, password, ok := r.BasicAuth(); !ok || !tokenAccepted(r, issuer, "Bearer "+password) {
+		if _, password, ok := r.BasicAuth(); !ok || !tokenAccepted(r.Context(), issuer, "Bearer "+password) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="pixie test"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
@@ -44,8 +45,8 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 
 // tokenAccepted reports whether the devserver at issuer answers its userinfo
 // endpoint to the Authorization header value authz.
-func tokenAccepted(r *http.Request, issuer, authz string) bool {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, issuer+"/userinfo", nil)
+func tokenAccepted(ctx context.Context, issuer, authz string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, issuer+"/userinfo", nil)
 	if err != nil {
 		return false
 	}

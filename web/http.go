@@ -10,13 +10,19 @@ import (
 )
 
 // save encodes s and saves it under key with the given subject index and
-// expiry, if the stored version is still version.
+// expiry, if the stored version is still version. A saved signed-in session
+// is cached, so s must not be changed afterwards.
 func (w *Web) save(ctx context.Context, key string, s *session, subject string, expires time.Time, version uint64) (uint64, error) {
 	data, err := s.encode()
 	if err != nil {
 		return 0, err
 	}
-	return w.store.Save(ctx, key, &Record{Subject: subject, Expires: expires, Data: data}, version)
+	saved, err := w.store.Save(ctx, key, &Record{Subject: subject, Expires: expires, Data: data}, version)
+	if err != nil {
+		return 0, err
+	}
+	w.cacheSession(key, saved, data, s, w.now())
+	return saved, nil
 }
 
 // setCookie sets a cookie of the Web: host-only (no Domain), Path=/, HttpOnly,

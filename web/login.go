@@ -187,8 +187,8 @@ func (w *Web) callbackFailed(rw http.ResponseWriter, r *http.Request, p *provide
 
 // identity is who signed in.
 type identity struct {
-	subject, name, email, idToken string
-	claims                        map[string]any
+	subject, name, email string
+	claims               map[string]any
 }
 
 // identify tells who tok belongs to: from its verified ID token and the
@@ -221,7 +221,7 @@ func (w *Web) identify(ctx context.Context, p *provider, tok *pixie.Token, nonce
 			maps.Copy(more, claims)
 			claims = more
 		}
-		return identityFrom(claims, idt.Subject, tok.IDToken.Reveal()), nil
+		return identityFrom(claims, idt.Subject), nil
 	}
 	claims, err := w.fetchUser(ctx, p, tok)
 	if err != nil {
@@ -243,10 +243,10 @@ func (w *Web) identify(ctx context.Context, p *provider, tok *pixie.Token, nonce
 	if sub == "" {
 		return nil, errors.New("the user API's answer has neither sub nor id")
 	}
-	return identityFrom(claims, sub, ""), nil
+	return identityFrom(claims, sub), nil
 }
 
-func identityFrom(claims map[string]any, sub, idToken string) *identity {
+func identityFrom(claims map[string]any, sub string) *identity {
 	str := func(names ...string) string {
 		for _, n := range names {
 			if s, ok := claims[n].(string); ok && s != "" {
@@ -256,7 +256,7 @@ func identityFrom(claims map[string]any, sub, idToken string) *identity {
 		return ""
 	}
 	return &identity{subject: sub, name: str("name", "login", "preferred_username"), email: str("email"),
-		idToken: idToken, claims: claims}
+		claims: claims}
 }
 
 // maxUserBody bounds the user API's answer.
@@ -299,7 +299,7 @@ func (s staticSource) Token(context.Context) (*pixie.Token, error) { return s.to
 func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, p *provider, u *identity, tok *pixie.Token) error {
 	now := w.now()
 	s := &session{Created: now, LastSeen: now, Provider: p.name, Subject: u.subject, Name: u.name, Email: u.email,
-		Claims: u.claims, CSRF: newID(), IDToken: u.idToken}
+		Claims: u.claims, CSRF: newID()}
 	if err := s.setToken(tok); err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, p *provider,
 		return err
 	}
 	if old, err := r.Cookie(w.sessionCookie); err == nil && validID(old.Value) {
-		if err := w.store.Delete(r.Context(), storeKey(old.Value)); err != nil {
+		if err := w.deleteSession(r.Context(), storeKey(old.Value)); err != nil {
 			w.logger.Warn("web: cannot end the session replaced by a sign-in", "error", err)
 		}
 	}

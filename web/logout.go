@@ -45,15 +45,15 @@ func (w *Web) Logout() http.Handler {
 		}
 		ctx := r.Context()
 		w.revoke(ctx, u)
-		if err := w.store.Delete(ctx, u.key); err != nil {
+		if err := w.deleteSession(ctx, u.key); err != nil {
 			w.storeFailed(rw, r, err)
 			return
 		}
 		w.clearCookie(rw, w.sessionCookie)
 		if es := u.p.endSession; es != "" {
 			q := url.Values{"client_id": {u.p.cfg.ClientID}, "post_logout_redirect_uri": {after}}
-			if u.idToken != "" {
-				q.Set("id_token_hint", u.idToken)
+			if u.tok != nil && !u.tok.IDToken.IsZero() {
+				q.Set("id_token_hint", u.tok.IDToken.Reveal())
 			}
 			if eu, err := url.Parse(es); err == nil {
 				old := eu.Query()

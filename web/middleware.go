@@ -26,12 +26,11 @@ type User struct {
 	// userinfo, or the user API's answer. Treat them as read-only.
 	Claims map[string]any
 
-	w       *Web
-	p       *provider
-	key     string
-	csrf    string
-	idToken string
-	tok     *pixie.Token
+	w    *Web
+	p    *provider
+	key  string
+	csrf string
+	tok  *pixie.Token
 }
 
 type userKey struct{}
@@ -150,7 +149,13 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request) (*User, erro
 	}
 	key := storeKey(c.Value)
 	ctx := r.Context()
-	rec, version, err := w.store.Load(ctx, key)
+	s, rec, version, err := w.loadSession(ctx, key)
+	if errors.Is(err, errUnreadableSession) {
+		// A record this version cannot read: the user signs in again.
+		w.logger.Warn("web: unreadable session", "error", err)
+		w.clearCookie(rw, w.sessionCookie)
+		return nil, nil
+	}
 	if errors.Is(err, ErrNoSession) {
 		w.clearCookie(rw, w.sessionCookie)
 		return nil, nil
@@ -158,34 +163,23 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request) (*User, erro
 	if err != nil {
 		return nil, err
 	}
-	s, err := decodeSession(rec.Data)
-	if err != nil {
-		// A record this version cannot read: the user signs in again.
-		w.logger.Warn("web: unreadable session", "error", err)
-		w.clearCookie(rw, w.sessionCookie)
-		return nil, nil
-	}
 	now := w.now()
 	p := w.providers[s.Provider]
 	if s.Login != nil || p == nil || !now.Before(w.expiry(s)) {
 		w.clearCookie(rw, w.sessionCookie)
 		return nil, nil
 	}
-	tok, err := s.token()
-	if err != nil {
-		w.logger.Warn("web: unreadable token in a session", "error", err)
-		w.clearCookie(rw, w.sessionCookie)
-		return nil, nil
-	}
 	if now.Sub(s.LastSeen) >= w.touchEvery {
-		s.LastSeen = now
+		seen := *s // s may be shared through the cache: change a copy
+		seen.LastSeen = now
+		s = &seen
 		// A conflict means another writer changed the session: it was seen.
 		if _, err := w.save(ctx, key, s, rec.Subject, w.expiry(s), version); err != nil && !errors.Is(err, pixie.ErrConflict) {
 			w.logger.Warn("web: cannot record a session's activity", "error", err)
 		}
 	}
 	return &User{Provider: s.Provider, Subject: s.Subject, Name: s.Name, Email: s.Email, Claims: s.Claims,
-		w: w, p: p, key: key, csrf: s.CSRF, idToken: s.IDToken, tok: tok}, nil
+		w: w, p: p, key: key, csrf: s.CSRF, tok: s.tok}, nil
 }
 
 // signedOut answers a request that needs a signed-in user.

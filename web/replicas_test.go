@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,10 +27,74 @@ import (
 // made by one is used by the other, and when the access token expires,
 // concurrent API calls on both refresh it exactly once.
 func TestReplicas(t *testing.T) {
+	sharedStores(t, testReplicas)
+}
+
+// TestSignOutOnAnotherInstance signs out on one instance a session the other
+// instance has just served (and so holds decoded in memory): the other
+// refuses it at its next request, for a sign-out and for a sign-out
+// everywhere.
+func TestSignOutOnAnotherInstance(t *testing.T) {
+	sharedStores(t, func(t *testing.T, e *env, s1, s2 web.SessionStore) {
+		one := e.newApp(s1)
+		two := e.newAppAt(one.URL, s2)
+		t.Run("logout", func(t *testing.T) {
+			b, id := signedInOnBoth(t, one, two)
+			r := b.do("POST", one.URL+"/logout", url.Values{"csrf_token": {b.csrf(one)}}, "Origin: "+one.URL, "Sec-Fetch-Site: same-origin")
+			if r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("logout: %d %s", r.StatusCode, r.body)
+			}
+			wantRefused(t, two, id)
+		})
+		t.Run("everywhere", func(t *testing.T) {
+			b, id := signedInOnBoth(t, one, two)
+			if r := b.get(one.URL + "/everywhere"); r.StatusCode != http.StatusOK {
+				t.Fatalf("sign out everywhere: %d %s", r.StatusCode, r.body)
+			}
+			wantRefused(t, two, id)
+		})
+	})
+}
+
+// signedInOnBoth signs a browser in at one and checks that two serves its
+// session, several times, and returns the browser and the session id.
+func signedInOnBoth(t *testing.T, one, two *app) (*browser, string) {
+	t.Helper()
+	b := newBrowser(t)
+	b.signIn(one, "")
+	id := b.cookie(one, sessionCookie)
+	other := newBrowser(t)
+	other.setCookie(two, sessionCookie, id)
+	for range 3 {
+		other.wantSignedIn(two)
+	}
+	return b, id
+}
+
+// wantRefused fails the test unless a's API refuses the session id.
+func wantRefused(t *testing.T, a *app, id string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.URL+"/private", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
+	req.Header.Set("Accept", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the other instance answers %s for the ended session; want 401", resp.Status)
+	}
+}
+
+// sharedStores runs f with two session stores that share their sessions:
+// two opens of one SQLite file, as two processes of one machine have, and two
+// clients of one Redis (when PIXIE_TEST_REDIS_ADDR is set), as replicas have.
+func sharedStores(t *testing.T, f func(t *testing.T, e *env, s1, s2 web.SessionStore)) {
 	t.Run("SQLite", func(t *testing.T) {
 		e := newEnv(t)
 		path, key := filepath.Join(t.TempDir(), "sessions.db"), newKey(t)
-		testReplicas(t, e, e.openSQLite(path, key), e.openSQLite(path, key))
+		f(t, e, e.openSQLite(path, key), e.openSQLite(path, key))
 	})
 	t.Run("Redis", func(t *testing.T) {
 		addr := os.Getenv("PIXIE_TEST_REDIS_ADDR")
@@ -47,7 +112,7 @@ func TestReplicas(t *testing.T) {
 			}
 			return s
 		}
-		testReplicas(t, e, open(), open())
+		f(t, e, open(), open())
 	})
 }
 

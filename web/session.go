@@ -15,8 +15,9 @@ import (
 )
 
 // sessionFormat is the version of the session encoding, the first member of
-// every record's Data.
-const sessionFormat = 1
+// every record's Data. Format 1 kept the token as a nested document and the ID
+// token twice; its sessions are refused, which signs their users out.
+const sessionFormat = 2
 
 // session is the plaintext of a Record: either a login in progress (Login set)
 // or a signed-in user.
@@ -32,14 +33,18 @@ type session struct {
 	Email    string         `json:"e,omitempty"`
 	Claims   map[string]any `json:"cl,omitempty"`
 	CSRF     string         `json:"x,omitempty"`
-	// IDToken is the ID token of the login, kept for the id_token_hint of
-	// RP-initiated logout even after a refresh response without one.
-	IDToken string `json:"it,omitempty"`
-	// Token is the tokenrec record of the user's token, and TokenVersion counts
-	// its changes, so that a refresh can tell whether a peer refreshed first
-	// while other writes (the idle-time touch) only change LastSeen.
-	Token        json.RawMessage `json:"t,omitempty"`
-	TokenVersion uint64          `json:"tv,omitempty"`
+	// Token is the record of the user's token, parsed with the session, and
+	// TokenVersion counts its changes, so that a refresh can tell whether a
+	// peer refreshed first while other writes (the idle-time touch) only
+	// change LastSeen. The token's ID token is the login's, kept for the
+	// id_token_hint of RP-initiated logout: a refresh response without one
+	// keeps the previous one.
+	Token        *tokenrec.Record `json:"t,omitempty"`
+	TokenVersion uint64           `json:"tv,omitempty"`
+
+	// tok is Token as a pixie.Token, made once when the session is decoded
+	// or its token set.
+	tok *pixie.Token
 }
 
 // pending is a login between Login and Callback: what checks the
@@ -72,8 +77,9 @@ func (s *session) encode() ([]byte, error) {
 	s.Format = sessionFormat
 	b, err := json.Marshal(s)
 	if err != nil {
-		// Only claims can fail to encode; never quote them.
-		return nil, errors.New("web: the session's claims cannot be encoded")
+		// Only claims and the token's extra fields can fail to encode; never
+		// quote them.
+		return nil, errors.New("web: the session's claims or token fields cannot be encoded")
 	}
 	return b, nil
 }
@@ -86,23 +92,23 @@ func decodeSession(b []byte) (*session, error) {
 	if s.Format != sessionFormat {
 		return nil, fmt.Errorf("web: session record format %d is not supported (this pixie reads format %d)", s.Format, sessionFormat)
 	}
+	if s.Token != nil {
+		tok, err := s.Token.Token()
+		if err != nil {
+			return nil, err
+		}
+		s.tok = tok
+	}
 	return &s, nil
 }
 
-// token returns the user's token, or nil when the session holds none.
-func (s *session) token() (*pixie.Token, error) {
-	if len(s.Token) == 0 {
-		return nil, nil
-	}
-	return tokenrec.Decode(s.Token)
-}
-
+// setToken makes tok the session's token.
 func (s *session) setToken(tok *pixie.Token) error {
-	b, err := tokenrec.Encode(tok)
+	r, err := tokenrec.FromToken(tok)
 	if err != nil {
 		return err
 	}
-	s.Token = b
+	s.Token, s.tok = r, tok
 	s.TokenVersion++
 	return nil
 }

@@ -88,29 +88,19 @@ func (st *sessionTokens) Load(ctx context.Context, key string) (*pixie.Token, ui
 	if err != nil {
 		return nil, 0, err
 	}
-	tok, err := s.token()
-	if err != nil {
-		return nil, 0, err
-	}
-	if tok == nil {
+	if s.tok == nil {
 		return nil, 0, pixie.ErrNotFound
 	}
-	return tok, s.TokenVersion, nil
+	return s.tok, s.TokenVersion, nil
 }
 
+// load is [Web.loadSession] with pixie.ErrNotFound for a session that ended.
 func (st *sessionTokens) load(ctx context.Context, key string) (*session, *Record, uint64, error) {
-	rec, ver, err := st.w.store.Load(ctx, key)
+	s, rec, ver, err := st.w.loadSession(ctx, key)
 	if errors.Is(err, ErrNoSession) {
 		return nil, nil, 0, pixie.ErrNotFound
 	}
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	s, err := decodeSession(rec.Data)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	return s, rec, ver, nil
+	return s, rec, ver, err
 }
 
 // maxSaveTries bounds the retries of a token save that lost to touches.
@@ -129,24 +119,25 @@ func (st *sessionTokens) Save(ctx context.Context, key string, tok *pixie.Token,
 		if s.TokenVersion != version {
 			return 0, pixie.ErrConflict
 		}
-		if err := s.setToken(tok); err != nil {
+		next := *s // s may be shared through the cache: change a copy
+		if err := next.setToken(tok); err != nil {
 			return 0, err
 		}
-		_, err = st.w.save(ctx, key, s, rec.Subject, rec.Expires, ver)
+		_, err = st.w.save(ctx, key, &next, rec.Subject, rec.Expires, ver)
 		if errors.Is(err, pixie.ErrConflict) {
 			continue // the session changed (a touch): look again
 		}
 		if err != nil {
 			return 0, err
 		}
-		return s.TokenVersion, nil
+		return next.TokenVersion, nil
 	}
 	return 0, pixie.ErrConflict
 }
 
 // Delete ends the session: a Source never calls it.
 func (st *sessionTokens) Delete(ctx context.Context, key string) error {
-	return st.w.store.Delete(ctx, key)
+	return st.w.deleteSession(ctx, key)
 }
 
 func (st *sessionTokens) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {

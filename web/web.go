@@ -72,6 +72,7 @@ type options struct {
 	loginPath, callbackPath      string
 	afterLogoutPath              string
 	idle, absolute, loginTimeout time.Duration
+	cacheSize                    int
 	now                          func() time.Time
 	logger                       *slog.Logger
 	errorPage                    func(http.ResponseWriter, *http.Request, int, error)
@@ -110,6 +111,13 @@ func Timeouts(idle, absolute time.Duration) Option {
 	return func(o *options) { o.idle, o.absolute = idle, absolute }
 }
 
+// CacheSize bounds how many decoded sessions the Web keeps in memory (default
+// [DefaultCacheSize]; the least recently used go first). The cache saves
+// decoding a session on every request; the store is still read on every
+// request, so a session ended on another replica is refused at once. Zero
+// keeps the default; a negative size turns the cache off.
+func CacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
+
 // Clock sets the clock, for tests; nil means time.Now.
 func Clock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -141,6 +149,7 @@ type Web struct {
 	errorPage                                func(http.ResponseWriter, *http.Request, int, error)
 	sessionCookie, loginCookie               string
 	crossOrigin                              *http.CrossOriginProtection
+	cache                                    *sessionCache
 }
 
 // New returns a Web for opts. It discovers the metadata of every provider
@@ -150,6 +159,9 @@ func New(ctx context.Context, opts ...Option) (*Web, error) {
 		idle: DefaultIdleTimeout, absolute: DefaultAbsoluteTimeout, loginTimeout: DefaultLoginTimeout}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.cacheSize == 0 {
+		o.cacheSize = DefaultCacheSize
 	}
 	base, err := url.Parse(o.baseURL)
 	switch {
@@ -183,6 +195,7 @@ func New(ctx context.Context, opts ...Option) (*Web, error) {
 		logger:          o.logger,
 		errorPage:       o.errorPage,
 		crossOrigin:     http.NewCrossOriginProtection(),
+		cache:           newSessionCache(o.cacheSize),
 	}
 	if w.now == nil {
 		w.now = time.Now

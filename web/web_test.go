@@ -1,14 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pixieauth/pixie/internal/fakeclock"
 	"github.com/pixieauth/pixie/web"
+	"github.com/pixieauth/pixie/web/sqlitesession"
 )
 
 // TestSignIn signs in through Login and Callback and checks the cookie, the
@@ -168,6 +172,61 @@ func TestTimeouts(t *testing.T) {
 		e.clock.Advance(31 * time.Minute) // 3h01m after sign-in, 31 minutes idle
 		b.wantSignedOut(a)
 	})
+}
+
+// TestTimeoutsWithoutStoreExpiry checks that the Web itself ends a session at
+// its idle and absolute timeouts, though the session was served from memory a
+// moment before and the store (its clock lagging) still returns it.
+func TestTimeoutsWithoutStoreExpiry(t *testing.T) {
+	e := newEnv(t)
+	store, err := sqlitesession.Open(filepath.Join(t.TempDir(), "sessions.db"), sqlitesession.WithKeys(newKey(t)),
+		sqlitesession.WithClock(func() time.Time { return fakeclock.Start }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	a := e.newApp(store, web.WithProvider(e.devProvider()), web.Timeouts(time.Hour, 3*time.Hour))
+	t.Run("idle", func(t *testing.T) {
+		b := newBrowser(t)
+		b.signIn(a, "")
+		b.wantSignedIn(a)
+		e.clock.Advance(time.Hour)
+		b.wantSignedOut(a)
+	})
+	t.Run("absolute", func(t *testing.T) {
+		b := newBrowser(t)
+		b.signIn(a, "")
+		for range 6 {
+			b.wantSignedIn(a)
+			e.clock.Advance(30 * time.Minute)
+		}
+		b.wantSignedOut(a)
+	})
+}
+
+// TestOldSessionFormat plants a session in the format before this one (the
+// token as a nested document, the ID token twice): the browser is signed
+// out cleanly, sent to sign in again, and its cookie cleared.
+func TestOldSessionFormat(t *testing.T) {
+	e := newEnv(t)
+	a := e.newApp(nil)
+	id := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	created := e.clock.Now().UTC().Format(time.RFC3339Nano)
+	old := `{"f":1,"c":"` + created + `","s":"` + created + `","p":"dev","sub":"alice","n":"Alice Liddell",` +
+		`"x":"csrf","it":"id-token","t":{"f":1,"at":"access","rt":"refresh","it":"id-token"},"tv":1}`
+	if _, err := a.store.Save(context.Background(), web.SessionKey(id),
+		&web.Record{Subject: "s", Expires: e.clock.Now().Add(time.Hour), Data: []byte(old)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.setCookie(a, sessionCookie, id)
+	r := b.get(a.URL + "/private")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("a session of the old format: %d to %q; want 303 to /login", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got := b.cookie(a, sessionCookie); got != "" {
+		t.Errorf("the session cookie %q is kept; want it cleared", got)
+	}
 }
 
 // TestLogout signs out with the form POST: the session row is deleted, the

@@ -15,7 +15,11 @@ import (
 // format is the record format version, the first member of every record.
 const format = 1
 
-type record struct {
+// Record is the stored form of a token. Stores that keep a token on its own
+// use [Encode] and [Decode]; a record that embeds a token in a larger JSON
+// document (a web session) holds a Record, so that the token is parsed once
+// with the document.
+type Record struct {
 	Format          int            `json:"f"`
 	AccessToken     string         `json:"at"`
 	TokenType       string         `json:"tt,omitempty"`
@@ -28,12 +32,12 @@ type record struct {
 	Extra           map[string]any `json:"x,omitempty"`
 }
 
-// Encode returns tok's record, with its credentials in the clear.
-func Encode(tok *pixie.Token) ([]byte, error) {
+// FromToken returns tok's record, with its credentials in the clear.
+func FromToken(tok *pixie.Token) (*Record, error) {
 	if tok == nil {
 		return nil, errors.New("tokenrec: nil token")
 	}
-	r := record{
+	r := &Record{
 		Format:          format,
 		AccessToken:     tok.AccessToken.Reveal(),
 		TokenType:       tok.TokenType,
@@ -48,20 +52,11 @@ func Encode(tok *pixie.Token) ([]byte, error) {
 		e := tok.Expiry.UTC()
 		r.Expiry = &e
 	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		// Only Extra can fail to encode; never quote it.
-		return nil, errors.New("tokenrec: token has extra fields that cannot be encoded")
-	}
-	return b, nil
+	return r, nil
 }
 
-// Decode parses a record made by Encode.
-func Decode(b []byte) (*pixie.Token, error) {
-	var r record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, errors.New("tokenrec: record is not a token record")
-	}
+// Token returns the token of r, which must be a record of this format.
+func (r *Record) Token() (*pixie.Token, error) {
 	if r.Format != format {
 		return nil, fmt.Errorf("tokenrec: record format %d is not supported (this pixie reads format %d)", r.Format, format)
 	}
@@ -79,4 +74,27 @@ func Decode(b []byte) (*pixie.Token, error) {
 		tok.Expiry = *r.Expiry
 	}
 	return tok, nil
+}
+
+// Encode returns tok's record, with its credentials in the clear.
+func Encode(tok *pixie.Token) ([]byte, error) {
+	r, err := FromToken(tok)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		// Only Extra can fail to encode; never quote it.
+		return nil, errors.New("tokenrec: token has extra fields that cannot be encoded")
+	}
+	return b, nil
+}
+
+// Decode parses a record made by Encode.
+func Decode(b []byte) (*pixie.Token, error) {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, errors.New("tokenrec: record is not a token record")
+	}
+	return r.Token()
 }

@@ -82,6 +82,7 @@ func TestScript(t *testing.T) {
 			"execcredential":   cmdExecCredential,
 			"gitserver":        cmdGitServer,
 			"dockercredential": cmdDockerCredential,
+			"tokenjson":        cmdTokenJSON,
 			"pastelogin":       cmdPasteLogin,
 		},
 	})

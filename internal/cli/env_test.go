@@ -28,8 +28,12 @@ func TestEnvQuoting(t *testing.T) {
 		{"sh", "sh", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
 		{"sh", "bash", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
 		{"sh", "zsh", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
-		{"fish", "fish", func(s string) []string { return []string{"--no-config", "-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
-		{"powershell", "pwsh", func(s string) []string { return []string{"-NoProfile", "-Command", s + "\n[Console]::Out.Write($env:PIXIE_ACCESS_TOKEN)"} }},
+		{"fish", "fish", func(s string) []string {
+			return []string{"--no-config", "-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""}
+		}},
+		{"powershell", "pwsh", func(s string) []string {
+			return []string{"-NoProfile", "-Command", s + "\n[Console]::Out.Write($env:PIXIE_ACCESS_TOKEN)"}
+		}},
 	}
 	for _, sh := range shells {
 		t.Run(sh.program, func(t *testing.T) {

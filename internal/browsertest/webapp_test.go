@@ -167,7 +167,10 @@ func TestWebappInChromium(t *testing.T) {
 // store.
 func runWebapp(t *testing.T, b *browsertest.Browser, e *webappEnv, store web.SessionStore) {
 	t.Helper()
-	b.Step("signed out", chromedp.Navigate(e.appURL), chromedp.WaitVisible(chromedp.ID("signin")))
+	// A viewport tall enough that each screenshot shows the whole signed-in
+	// page, claims, API answer and "Sign out" included.
+	b.Step("signed out", chromedp.EmulateViewport(1000, 920), chromedp.Navigate(e.appURL),
+		chromedp.WaitVisible(chromedp.ID("signin")))
 	b.Step("devserver login page", chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("username")), chromedp.WaitVisible(chromedp.ID("password")))
 	b.Step("devserver consent page",
@@ -205,14 +208,21 @@ func runWebapp(t *testing.T, b *browsertest.Browser, e *webappEnv, store web.Ses
 	// signing in again asks for the password.
 	b.Step("signing in again asks for the password", chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("password")))
-	// The app's script must run as served: no exception, and not refused by
-	// the page's own Content-Security-Policy.
+	// The app's pages must work as served: no exception, and nothing (script,
+	// style, image, connection) refused by their own Content-Security-Policy.
 	for _, m := range b.Console() {
-		if strings.HasPrefix(m.URL, e.appURL) && (m.IsException() ||
-			strings.Contains(m.Text, "Content Security Policy") && strings.Contains(m.Text, "script")) {
+		if strings.HasPrefix(m.URL, e.appURL) && (m.IsException() || cspRefusal(m)) {
 			t.Errorf("the app's page %s: %s", m.URL, m)
 		}
 	}
+}
+
+// cspRefusal reports whether a console message is the browser refusing
+// something a page's Content-Security-Policy does not allow ("Refused to load
+// the script ...", "Applying inline style violates the following Content
+// Security Policy directive ...").
+func cspRefusal(m chromedp.ConsoleMessage) bool {
+	return strings.Contains(strings.ToLower(m.Text), "content security policy")
 }
 
 // callAPI clicks the app's API button and checks that the API (the
@@ -260,9 +270,9 @@ func appSessionKey(t *testing.T, b *browsertest.Browser, appURL string) string {
 
 // alternate returns a reverse proxy that sends each request to the next of
 // backends in turn, as a round-robin load balancer does, keeping the Host the
-// browser asked for. The page's static files (its script, the favicon) all go
-// to the first backend, so that which instance serves each of the app's own
-// requests does not depend on when the browser fetches them.
+// browser asked for. The page's static files (its script and style sheet, the
+// favicon) all go to the first backend, so that which instance serves each of
+// the app's own requests does not depend on when the browser fetches them.
 func alternate(t *testing.T, backends ...string) http.Handler {
 	t.Helper()
 	var targets []*url.URL
@@ -276,7 +286,7 @@ func alternate(t *testing.T, backends ...string) http.Handler {
 	var next atomic.Uint64
 	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		target := targets[0]
-		if !slices.Contains([]string{"/app.js", "/favicon.ico"}, r.In.URL.Path) {
+		if !slices.Contains([]string{"/app.js", "/app.css", "/favicon.ico"}, r.In.URL.Path) {
 			target = targets[(next.Add(1)-1)%uint64(len(targets))]
 		}
 		r.SetURL(target)

@@ -21,16 +21,16 @@ func TestEnvQuoting(t *testing.T) {
 		"typographic ‘quotes’ ‚and‛ “more”",
 		"",
 	}
+	// posix runs the line, then prints the variable, in a POSIX shell.
+	posix := func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }
 	shells := []struct {
 		shell, program string
 		args           func(script string) []string
 	}{
-		{"sh", "sh", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
-		{"sh", "bash", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
-		{"sh", "zsh", func(s string) []string { return []string{"-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""} }},
-		{"fish", "fish", func(s string) []string {
-			return []string{"--no-config", "-c", s + "\nprintf '%s' \"$PIXIE_ACCESS_TOKEN\""}
-		}},
+		{"sh", "sh", posix},
+		{"sh", "bash", posix},
+		{"sh", "zsh", posix},
+		{"fish", "fish", func(s string) []string { return append([]string{"--no-config"}, posix(s)...) }},
 		{"powershell", "pwsh", func(s string) []string {
 			return []string{"-NoProfile", "-Command", s + "\n[Console]::Out.Write($env:PIXIE_ACCESS_TOKEN)"}
 		}},

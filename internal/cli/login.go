@@ -31,6 +31,9 @@ type loginOptions struct {
 	noBrowser   bool
 	timeout     time.Duration
 	dpop, par   bool
+	// playing counts the quickstart hooks still playing the browser: the
+	// login waits for them to read its answer before it ends their context.
+	playing sync.WaitGroup
 }
 
 // hooks stand in for the user in quickstart: they play the browser.
@@ -140,6 +143,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 
 	lctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
+	defer opts.playing.Wait() // before cancel: the hook reads the page the login answered
 	var tok *pixie.Token
 	var subject string
 	// finish tells the browser waiting at the redirect URI how the login ended.
@@ -400,11 +404,11 @@ func listenRedirect(host, port string) (net.Listener, error) {
 // open an http:// URL on a host other than loopback.
 func (a *loginOptions) open(ctx context.Context, u string, allowInsecure bool, hook func(context.Context) error) {
 	if a.hooks != nil {
-		go func() {
+		a.playing.Go(func() {
 			if err := hook(ctx); err != nil {
 				fmt.Fprintf(a.stderr, "browser: %s\n", message(err))
 			}
-		}()
+		})
 		return
 	}
 	if a.noBrowser {

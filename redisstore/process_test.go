@@ -59,11 +59,13 @@ func TestCrashWindows(t *testing.T) {
 	f := newFleet(t)
 	proctest.RunCrash(t, proctest.Crash{
 		Test:    "TestHelperCrashChild",
-		Env:     f.childEnv(f.addr),
-		Open:    func(tb testing.TB) pixie.Store { return f.replica(tb) },
-		Kills:   20,
-		LockTTL: 500 * time.Millisecond,
-		Grace:   time.Minute,
+		Lane: func(tb testing.TB, _ string) ([]string, pixie.Store) {
+			return f.childEnv(f.addr), f.replica(tb)
+		},
+		Kills:       20,
+		LockTTL:     10 * time.Second,
+		KilledLease: time.Second,
+		Grace:       time.Minute,
 	})
 }
 

@@ -20,20 +20,25 @@ import (
 
 // TestCrashWindows kills processes renewing a token through one store file at
 // each step of the renewal, 20 times per step, against a server without and one
-// with a rotation grace period (see proctest.RunCrash for what it checks).
+// with a rotation grace period (see proctest.RunCrash for what it checks). Each
+// step has a file of its own: a child stopped during a save holds the file's
+// write lock until it is killed, which would hold up the other steps.
 func TestCrashWindows(t *testing.T) {
 	skipFleetInShort(t)
 	key := newKey(t)
 	keys := mustKeySet(t, key)
-	path := filepath.Join(t.TempDir(), "tokens.db")
-	mustOpen(t, path, sqlitestore.WithKeySet(keys)) // create it once, before the children race to
+	dir := t.TempDir()
 	proctest.RunCrash(t, proctest.Crash{
-		Test:    "TestHelperCrashChild",
-		Env:     []string{pathEnv + "=" + path, seal.EnvVar + "=" + key.Reveal()},
-		Open:    func(tb testing.TB) pixie.Store { return mustOpen(tb, path, sqlitestore.WithKeySet(keys)) },
-		Kills:   20,
-		LockTTL: time.Second,
-		Grace:   time.Minute,
+		Test: "TestHelperCrashChild",
+		Lane: func(tb testing.TB, name string) ([]string, pixie.Store) {
+			path := filepath.Join(dir, name+".db")
+			st := mustOpen(tb, path, sqlitestore.WithKeySet(keys)) // create it before the children race to
+			return []string{pathEnv + "=" + path, seal.EnvVar + "=" + key.Reveal()}, st
+		},
+		Kills:       20,
+		LockTTL:     10 * time.Second,
+		KilledLease: time.Second,
+		Grace:       time.Minute,
 	})
 }
 

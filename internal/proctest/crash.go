@@ -59,6 +59,7 @@ type crashSpec struct {
 	Key          string
 	Step         Step
 	LockTTL      time.Duration
+	KilledLease  time.Duration
 }
 
 // CrashStore is a Store as a crash child opens it.
@@ -74,10 +75,12 @@ type CrashStore struct {
 // returns, and exits; otherwise it skips t.
 //
 // The child renews the token once, as a fresh process would after the previous
-// child was killed, and prints "refreshed", or "lost <error code>" when the
-// server asks for a new login. Told "arm", it arms a hook at its Step and
-// renews again; the hook prints "at <step>" and blocks until the parent kills
-// the process. Told "exit", it exits.
+// child was killed, and prints "refreshed <token> <version>" (what it saved,
+// see [storedToken]), or "lost <error code>" when the server asks for a new
+// login. Told "arm", it arms a hook at its Step and renews again; the hook
+// prints "at <step>" ("at before-unlock <token> <version>", with what the
+// renewal saved) and blocks until the parent kills the process. Told "exit", it
+// exits.
 func CrashChild(t *testing.T, open func() (CrashStore, error)) {
 	js := os.Getenv(crashEnv)
 	if js == "" {
@@ -98,27 +101,19 @@ func runCrashChild(js string, open func() (CrashStore, error)) error {
 	if err != nil {
 		return err
 	}
-	var armed Step
-	hook := func(at Step) func() {
-		return func() {
-			fmt.Println("at", at)
-			io.Copy(io.Discard, os.Stdin) // until the parent kills the process
-			Die(fmt.Errorf("still alive at %s after stdin closed", at))
-		}
-	}
-	store := &hookedStore{Store: st.Store, armed: &armed, hook: hook}
+	store := &hookedStore{Store: st.Store, killedLease: spec.KilledLease}
 	cfg := &pixie.Config{
 		ClientID:     spec.ClientID,
 		ClientSecret: pixie.NewSecret(spec.ClientSecret),
 		AuthMethod:   pixie.ClientSecretBasic,
 		Endpoint:     pixie.Endpoint{TokenURL: spec.TokenURL},
-		HTTPClient:   &http.Client{Transport: &hookedTransport{base: http.DefaultTransport, armed: &armed, hook: hook}},
+		HTTPClient:   &http.Client{Transport: &hookedTransport{base: http.DefaultTransport, s: store}},
 	}
 	src := cfg.RefreshSource(pixie.SourceOptions{Store: store, Key: spec.Key, LockTTL: spec.LockTTL})
 	ctx, cancel := context.WithTimeout(context.Background(), AnswerTimeout)
 	defer cancel()
 
-	_, err = src.ForceRefresh(ctx)
+	tok, err := src.ForceRefresh(ctx)
 	if pe := (*pixie.Error)(nil); pixie.LoginRequired(err) && errors.As(err, &pe) {
 		fmt.Println("lost", pe.Code)
 		return nil
@@ -126,7 +121,13 @@ func runCrashChild(js string, open func() (CrashStore, error)) error {
 	if err != nil {
 		return fmt.Errorf("refresh after the previous kill: %w", err)
 	}
-	fmt.Println("refreshed")
+	// The Source keeps a token it could not save in memory and saves it at
+	// the next renewal, before the armed step: the parent's expectations would
+	// be off by one, so that is a failure here.
+	if store.saved.print != tokenPrint(tok) {
+		return fmt.Errorf("the renewed token was not saved (the store said %v)", store.saveErr)
+	}
+	fmt.Println("refreshed", store.saved)
 	var msg string
 	if _, err := fmt.Scanln(&msg); err != nil || msg != "arm" {
 		if msg == "exit" {
@@ -135,12 +136,12 @@ func runCrashChild(js string, open func() (CrashStore, error)) error {
 		return fmt.Errorf("unexpected message %q (%v)", msg, err)
 	}
 	// The hooks read armed only during the renewal, which starts after this.
-	armed = spec.Step
+	store.armed = spec.Step
 	if spec.Step == DuringSave {
 		if st.ArmDuringSave == nil {
 			return errors.New("the store cannot stop during a save")
 		}
-		st.ArmDuringSave(hook(DuringSave))
+		st.ArmDuringSave(func() { store.stop(DuringSave) })
 	}
 	if _, err := src.ForceRefresh(ctx); err != nil {
 		return fmt.Errorf("armed refresh: %w", err)
@@ -150,37 +151,59 @@ func runCrashChild(js string, open func() (CrashStore, error)) error {
 
 // hookedTransport stops at BeforeRequest and AfterCommit.
 type hookedTransport struct {
-	base  http.RoundTripper
-	armed *Step
-	hook  func(Step) func()
+	base http.RoundTripper
+	s    *hookedStore
 }
 
 func (h *hookedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if *h.armed == BeforeRequest {
-		h.hook(BeforeRequest)()
+	if h.s.armed == BeforeRequest {
+		h.s.stop(BeforeRequest)
 	}
 	resp, err := h.base.RoundTrip(r)
-	if err == nil && resp.StatusCode == http.StatusOK && *h.armed == AfterCommit {
-		h.hook(AfterCommit)()
+	if err == nil && resp.StatusCode == http.StatusOK && h.s.armed == AfterCommit {
+		h.s.stop(AfterCommit)
 	}
 	return resp, err
 }
 
-// hookedStore stops at BeforeSave and, through its leases, BeforeUnlock.
+// hookedStore stops at BeforeSave and, through its leases, BeforeUnlock. Once
+// armed, its Lock asks for a lease of killedLease instead of the Source's
+// LockTTL: the lease the killed process leaves, which the next one waits out.
+// It records what it saved last, for the parent.
 type hookedStore struct {
 	pixie.Store
-	armed *Step
-	hook  func(Step) func()
+	killedLease time.Duration
+	armed       Step        // set before the armed renewal starts
+	saved       storedToken // the token this process saved last
+	saveErr     error       // the last Save's error
+}
+
+// stop prints where the process stopped and blocks until it is killed.
+func (h *hookedStore) stop(at Step) {
+	msg := "at " + string(at)
+	if at == BeforeUnlock {
+		msg += " " + h.saved.String()
+	}
+	fmt.Println(msg)
+	io.Copy(io.Discard, os.Stdin) // until the parent kills the process
+	Die(fmt.Errorf("still alive at %s after stdin closed", at))
 }
 
 func (h *hookedStore) Save(ctx context.Context, key string, tok *pixie.Token, version uint64) (uint64, error) {
-	if *h.armed == BeforeSave {
-		h.hook(BeforeSave)()
+	if h.armed == BeforeSave {
+		h.stop(BeforeSave)
 	}
-	return h.Store.Save(ctx, key, tok, version)
+	v, err := h.Store.Save(ctx, key, tok, version)
+	if h.saveErr = err; err == nil {
+		h.saved = storedToken{tokenPrint(tok), v}
+	}
+	return v, err
 }
 
 func (h *hookedStore) Lock(ctx context.Context, key string, ttl time.Duration) (pixie.Lease, error) {
+	if h.armed != "" {
+		ttl = h.killedLease
+	}
 	l, err := h.Store.Lock(ctx, key, ttl)
 	if err != nil {
 		return nil, err
@@ -194,8 +217,8 @@ type hookedLease struct {
 }
 
 func (l *hookedLease) Unlock(ctx context.Context) error {
-	if *l.s.armed == BeforeUnlock {
-		l.s.hook(BeforeUnlock)()
+	if l.s.armed == BeforeUnlock {
+		l.s.stop(BeforeUnlock)
 	}
 	return l.Lease.Unlock(ctx)
 }
@@ -204,16 +227,19 @@ func (l *hookedLease) Unlock(ctx context.Context) error {
 type Crash struct {
 	// Test names the test whose body calls [CrashChild].
 	Test string
-	// Env is added to the children's environment: where their store is.
-	Env []string
-	// Open opens the store as a new process would; the parent checks with it
-	// what each kill left.
-	Open func(tb testing.TB) pixie.Store
+	// Lane sets up the store of one lane of kills, named name: the environment
+	// that tells its children where it is, and the store opened as a new
+	// process would, with which the parent checks what each kill left.
+	Lane func(tb testing.TB, name string) (env []string, st pixie.Store)
 	// Kills is the number of kills per step and server.
 	Kills int
-	// LockTTL is the children's SourceOptions.LockTTL: the lease a killed
-	// child leaves behind, which the next child waits out.
+	// LockTTL is the children's SourceOptions.LockTTL, which bounds the wait
+	// for the lock and the work under it: long enough for a renewal on a
+	// loaded machine, since the test does not wait it out.
 	LockTTL time.Duration
+	// KilledLease is the lease the armed renewal takes instead of LockTTL: the
+	// lease a killed child leaves behind, which the next child waits out.
+	KilledLease time.Duration
 	// Grace is the rotation grace period of the second server
 	// (devserver.Options.RotationGracePeriod).
 	Grace time.Duration
@@ -230,16 +256,17 @@ type Outcome struct {
 // RunCrash kills c.Kills renewing child processes at every [Step], once against
 // a devserver that rotates refresh tokens and revokes the grant when a
 // rotated-out one comes back, and once against one with a rotation grace period
-// of c.Grace. Each step runs its kills in turn, the steps at once, each with its
-// own store key and login.
+// of c.Grace. Each step runs its kills in turn, in a lane with its own store
+// (c.Lane), key and login; the lanes run at once.
 //
-// After each kill it checks that the store holds the last token saved: the new
-// one after BeforeUnlock, the previous one otherwise, intact. The next child
-// then renews, as a fresh process: that must succeed, except after a kill in
-// the commit-to-save window ([Step.InWindow]) with no grace period, where the
-// server has rotated the stored refresh token out and refuses it; that is
-// counted as lost (every such kill must lose), and the test logs in again. With
-// the grace period nothing may be lost.
+// Before each kill the store must hold what the child reported it saved; after
+// it, the store must hold the last token saved: the one the dead child saved
+// (version + 1) after BeforeUnlock, the one from before its renewal otherwise,
+// intact. The next child then renews, as a fresh process: that must succeed,
+// except after a kill in the commit-to-save window ([Step.InWindow]) with no
+// grace period, where the server has rotated the stored refresh token out and
+// refuses it; that is counted as lost (every such kill must lose), and the test
+// logs in again. With the grace period nothing may be lost.
 func RunCrash(t *testing.T, c Crash) []Outcome {
 	t.Helper()
 	var outcomes []Outcome
@@ -253,7 +280,7 @@ func RunCrash(t *testing.T, c Crash) []Outcome {
 			outcomes = append(outcomes, Outcome{Step: step, Grace: grace, Kills: c.Kills})
 		}
 	}
-	// The steps run at once: their time goes mostly to waiting out the lease
+	// The lanes run at once: their time goes mostly to waiting out the lease
 	// each kill leaves. Subtests started from several goroutines run at once
 	// without counting against -test.parallel.
 	var wg sync.WaitGroup
@@ -277,7 +304,7 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 	cfg := dev.Config(dev.Confidential)
 	cfg.Scopes = []string{"offline_access"}
 	key := fmt.Sprintf("crash-%s-grace-%v", o.Step, o.Grace)
-	st := c.Open(t)
+	env, st := c.Lane(t, key)
 	login := func() {
 		t.Helper()
 		tok := Login(t, dev, cfg)
@@ -291,11 +318,11 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 	}
 	login()
 	spec, err := json.Marshal(crashSpec{TokenURL: cfg.Endpoint.TokenURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(),
-		Key: key, Step: o.Step, LockTTL: c.LockTTL})
+		Key: key, Step: o.Step, LockTTL: c.LockTTL, KilledLease: c.KilledLease})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append([]string{crashEnv + "=" + string(spec)}, c.Env...)
+	env = append([]string{crashEnv + "=" + string(spec)}, env...)
 	started := 0
 	spawn := func() *Child {
 		started++
@@ -306,7 +333,8 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 		// A fresh process renews the token the previous kill left.
 		ch := spawn()
 		line, ok := ch.Next(t)
-		switch code, lost := strings.CutPrefix(line, "lost "); {
+		code, lost := strings.CutPrefix(line, "lost ")
+		switch {
 		case !ok:
 			t.Fatalf("%s exited before renewing; %s", ch.Name, ch.Status())
 		case lost && (kill == 0 || !window):
@@ -316,9 +344,7 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 			ch.Finish(t)
 			login() // as the user would
 			ch = spawn()
-			ch.Expect(t, "refreshed")
-		case line != "refreshed":
-			t.Fatalf("%s said %q, want \"refreshed\"; %s", ch.Name, line, ch.Status())
+			line = "refreshed " + ch.Expect(t, "refreshed ")
 		}
 		if kill == o.Kills {
 			ch.Send(t, "exit")
@@ -326,20 +352,23 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 			break
 		}
 		before := storedPrint(t, st, key)
+		if want := parseStored(t, ch, line, "refreshed "); before != want {
+			t.Fatalf("after %s renewed, the store holds %v, want what it saved, %v", ch.Name, before, want)
+		}
 		ch.Send(t, "arm")
-		ch.Expect(t, "at "+string(o.Step))
+		at := ch.Expect(t, "at "+string(o.Step))
 		ch.Kill(t)
 		after := storedPrint(t, st, key)
 		want := before
 		if o.Step == BeforeUnlock {
-			// The token the dead process saved, whatever it was.
-			want = storedToken{after.print, before.version + 1}
-			if after.print == before.print {
-				t.Fatalf("kill %d before the unlock: the store still holds the token from before the renewal", kill+1)
+			// The token the dead process saved.
+			want = parseStored(t, ch, at, " ")
+			if want.version != before.version+1 || want.print == before.print {
+				t.Fatalf("kill %d before the unlock: the renewal saved %v over %v, want a new token as version %d", kill+1, want, before, before.version+1)
 			}
 		}
 		if after != want {
-			t.Fatalf("kill %d at %s: the store holds version %d, want %d", kill+1, o.Step, after.version, want.version)
+			t.Fatalf("kill %d at %s: the store holds %v, want %v", kill+1, o.Step, after, want)
 		}
 	}
 	if want := map[bool]int{true: o.Kills, false: 0}[window]; o.Lost != want {
@@ -347,10 +376,28 @@ func crashLane(t *testing.T, c Crash, dev *devservertest.Server, o *Outcome) {
 	}
 }
 
-// storedToken identifies a stored token without revealing it.
+// storedToken identifies a stored token without revealing it: the fingerprints
+// of its access and refresh tokens, and its version.
 type storedToken struct {
 	print   string
 	version uint64
+}
+
+func (s storedToken) String() string { return fmt.Sprintf("%s %d", s.print, s.version) }
+
+// parseStored reads a storedToken from the rest of line after prefix, which
+// ch said.
+func parseStored(t *testing.T, ch *Child, line, prefix string) storedToken {
+	t.Helper()
+	var s storedToken
+	if _, err := fmt.Sscanf(strings.TrimPrefix(line, prefix), "%s %d", &s.print, &s.version); err != nil || !strings.HasPrefix(line, prefix) {
+		t.Fatalf("%s said %q, want %q followed by a token and its version; %s", ch.Name, line, prefix, ch.Status())
+	}
+	return s
+}
+
+func tokenPrint(tok *pixie.Token) string {
+	return Fingerprint(tok.AccessToken) + "/" + Fingerprint(tok.RefreshToken)
 }
 
 func storedPrint(t *testing.T, st pixie.Store, key string) storedToken {
@@ -359,7 +406,7 @@ func storedPrint(t *testing.T, st pixie.Store, key string) storedToken {
 	if err != nil {
 		t.Fatalf("loading the token: %v", err)
 	}
-	return storedToken{Fingerprint(tok.AccessToken) + "/" + Fingerprint(tok.RefreshToken), ver}
+	return storedToken{tokenPrint(tok), ver}
 }
 
 // Login runs the authorization code flow of cfg against dev and returns a token

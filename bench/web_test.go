@@ -95,7 +95,11 @@ const sealKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 //
 //   - impl=pixie: web.Require over web/sqlitesession or web/redissession, the
 //     handler calling web.UserFrom and the user's TokenSource; the session was
-//     made by a real sign-in at a devserver;
+//     made by a real sign-in at a devserver. The store is read on every
+//     request; the session is decoded once and then taken from the Web's
+//     cache while the store returns the same version;
+//   - impl=pixie-nocache: the same with the cache off (web.CacheSize(-1)), so
+//     the session is decoded on every request;
 //   - impl=scs: github.com/alexedwards/scs/v2's LoadAndSave over its
 //     sqlite3store (on the same SQLite driver) or goredisstore (on the same
 //     Redis client), the handler reading a session value holding the same
@@ -164,25 +168,32 @@ func signedInHandlers(b *testing.B, backend string) []signedIn {
 		b.Cleanup(func() { deleteKeys(rdb, prefix) })
 	}
 	px, user := pixieSignedIn(b, pixieStore)
-	return []signedIn{px, scsSignedIn(b, scsStore, user)}
+	return append(px, scsSignedIn(b, scsStore, user))
 }
 
 // pixieSignedIn signs a browser in through web.Login and web.Callback at a
-// devserver that approves at once, and returns the handler of a signed-in
-// request with the browser's session cookie, and the user and tokens of the
-// session.
-func pixieSignedIn(b *testing.B, store web.SessionStore) (signedIn, sessionUser) {
+// devserver that approves at once, and returns the handlers of a signed-in
+// request (with and without the session cache) with the browser's session
+// cookie, and the user and tokens of the session.
+func pixieSignedIn(b *testing.B, store web.SessionStore) ([]signedIn, sessionUser) {
 	b.Helper()
 	ctx := context.Background()
 	ds := devservertest.NewServer(b)
 	app := httptest.NewUnstartedServer(nil)
-	w, err := web.New(ctx, web.BaseURL("http://"+app.Listener.Addr().String()), web.Store(store),
-		web.WithProvider(web.Provider{Name: "dev", Config: *ds.Config(ds.Confidential)}))
+	opts := []web.Option{web.BaseURL("http://" + app.Listener.Addr().String()), web.Store(store),
+		web.WithProvider(web.Provider{Name: "dev", Config: *ds.Config(ds.Confidential)})}
+	w, err := web.New(ctx, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A second instance of the app without the session cache serves the same
+	// session, for impl=pixie-nocache.
+	nocache, err := web.New(ctx, append(opts, web.CacheSize(-1))...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var user sessionUser
-	api := w.Require(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		u := web.UserFrom(r.Context())
 		tok, err := u.TokenSource().Token(r.Context())
 		if err != nil {
@@ -193,7 +204,8 @@ func pixieSignedIn(b *testing.B, store web.SessionStore) (signedIn, sessionUser)
 			AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(),
 			IDToken: tok.IDToken.Reveal(), Expiry: tok.Expiry}
 		io.WriteString(rw, u.Name)
-	}))
+	})
+	api := w.Require(handler)
 	mux := http.NewServeMux()
 	mux.Handle("/login", w.Login())
 	mux.Handle("/callback", w.Callback())
@@ -213,11 +225,12 @@ func pixieSignedIn(b *testing.B, store web.SessionStore) (signedIn, sessionUser)
 	if resp.StatusCode != http.StatusOK || string(body) != ds.User.Name {
 		b.Fatalf("pixie: sign-in ended with %s %q, want 200 %q", resp.Status, body, ds.User.Name)
 	}
-	s := signedIn{name: "pixie", handler: api, cookie: sessionCookie(b, jar, app.URL, "pixie-session")}
+	cookie := sessionCookie(b, jar, app.URL, "pixie-session")
 	if user.AccessToken == "" || user.RefreshToken == "" {
 		b.Fatal("pixie: the signed-in session holds no access and refresh token")
 	}
-	return s, user
+	return []signedIn{{name: "pixie", handler: api, cookie: cookie},
+		{name: "pixie-nocache", handler: nocache.Require(handler), cookie: cookie}}, user
 }
 
 // scsSignedIn starts an scs session holding user in store, and returns the

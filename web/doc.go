@@ -18,7 +18,8 @@
 //
 //   - [New] with [BaseURL], [Store], one [WithProvider] per provider (presets
 //     from package provider, or discovery from an issuer), and optionally
-//     [Paths], [AfterLogout], [Timeouts], [Clock], [Logger], [ErrorPage].
+//     [Paths], [AfterLogout], [Timeouts], [CacheSize], [Clock], [Logger],
+//     [ErrorPage].
 //   - [Web.Login] redirects to the provider (state, nonce, PKCE S256 kept on
 //     the server; ?provider= and ?return_to=); [Web.Callback] checks the
 //     response and starts the session; [Web.Logout] (POST + CSRF token)
@@ -47,6 +48,12 @@
 // (session fixation) becomes signed in. A session ends after [Timeouts]' idle
 // time without requests, and at the latest its absolute time after sign-in.
 // Tokens, refresh tokens above all, never reach the browser.
+//
+// Every request reads its session from the store, so a session ended on any
+// replica (sign-out, sign-out everywhere) is refused on all at once. The Web
+// keeps the sessions it decoded in memory (at most [CacheSize], the least
+// recently used dropped first, none past its timeouts) and decodes a session
+// again only when the store returns a version or content it has not seen.
 //
 // # Tokens across replicas
 //

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/pixieauth/pixie/internal/wire"
 )
 
 // TokenSource supplies valid tokens.
@@ -455,14 +457,7 @@ func (s *Source) waitForServer(ctx context.Context) error {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return fmt.Errorf("pixie: the token endpoint asked to wait %v before the next request (Retry-After), longer than this renewal may take", d.Round(time.Millisecond))
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wire.Sleep(ctx, d)
 }
 
 // hold computes a token's deadlines, on the wall clock: now comes from

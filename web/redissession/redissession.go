@@ -36,6 +36,7 @@ import (
 	"github.com/pixieauth/pixie/internal/redislock"
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/web"
+	"github.com/pixieauth/pixie/web/internal/sessionseal"
 )
 
 // DefaultPrefix starts every Redis key of the store unless [WithPrefix] sets
@@ -117,13 +118,11 @@ func redisErr(op string, err error) error {
 	return fmt.Errorf("redissession: %s: Redis: %w", op, err)
 }
 
-// adPrefix starts the associated data of every sealed session.
-const adPrefix = "pixie redissession v1\x00"
+// adDomain is the domain of the associated data of every sealed session.
+const adDomain = "pixie redissession v1"
 
 func associatedData(key, subject string) []byte {
-	ad := append([]byte(adPrefix), key...)
-	ad = append(ad, 0)
-	return append(ad, subject...)
+	return sessionseal.AssociatedData(adDomain, key, subject)
 }
 
 // Load implements [web.SessionStore.Load].

@@ -29,6 +29,7 @@ import (
 	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/internal/sqlitedb"
 	"github.com/pixieauth/pixie/web"
+	"github.com/pixieauth/pixie/web/internal/sessionseal"
 )
 
 // format is the session database's file format; its application id is "pixs".
@@ -140,15 +141,11 @@ func (s *Store) Path() string { return s.db.Path }
 
 var errEmptyKey = errors.New("sqlitesession: the session key is empty")
 
-// adPrefix starts the associated data of every sealed session.
-const adPrefix = "pixie sqlitesession v1\x00"
+// adDomain is the domain of the associated data of every sealed session.
+const adDomain = "pixie sqlitesession v1"
 
-// associatedData binds a sealed session to its key and subject. The key has a
-// fixed form (no NUL), so the subject is the unambiguous remainder.
 func associatedData(key, subject string) []byte {
-	ad := append([]byte(adPrefix), key...)
-	ad = append(ad, 0)
-	return append(ad, subject...)
+	return sessionseal.AssociatedData(adDomain, key, subject)
 }
 
 // Load implements [web.SessionStore.Load].

@@ -21,6 +21,7 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/internal/wire"
 	"github.com/pixieauth/pixie/oidc"
+	"github.com/pixieauth/pixie/sqlitestore"
 )
 
 // loginOptions are the options of pixie login.
@@ -135,15 +136,11 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := opts.openStore()
+	st, lctx, end, err := opts.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	lctx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
-	defer opts.playing.Wait() // before cancel: the hook reads the page the login answered
+	defer end()
 	var tok *pixie.Token
 	var subject string
 	// finish tells the browser waiting at the redirect URI how the login ended.
@@ -178,12 +175,33 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	who := ""
-	if subject != "" {
-		who = " as " + terminalLine(subject)
-	}
-	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s; %s.\n", opts.profileName(), who, expiryPhrase(tok, opts.now()))
+	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s; %s.\n", opts.profileName(), asSubject(subject), expiryPhrase(tok, opts.now()))
 	return nil
+}
+
+// begin opens the token store and bounds the login by --timeout. The caller
+// defers end, which waits for the quickstart hooks still reading the page the
+// login answered (before their context ends), then ends the login's context
+// and closes the store.
+func (opts *loginOptions) begin(ctx context.Context) (st *sqlitestore.Store, lctx context.Context, end func(), err error) {
+	if st, err = opts.openStore(); err != nil {
+		return nil, nil, nil, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	return st, lctx, func() {
+		opts.playing.Wait()
+		cancel()
+		st.Close()
+	}, nil
+}
+
+// asSubject is the " as SUBJECT" of the line a login ends with, or "" when
+// the subject is not known.
+func asSubject(subject string) string {
+	if subject == "" {
+		return ""
+	}
+	return " as " + terminalLine(subject)
 }
 
 // failed is the error of a login of clientID that failed with err, which the

@@ -80,14 +80,11 @@ func (opts *loginOptions) loginResource(ctx context.Context, resourceURL string,
 	if err != nil {
 		return err
 	}
-	st, err := opts.openStore()
+	st, lctx, end, err := opts.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	lctx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
+	defer end()
 	var (
 		res     *pixie.ProtectedResource
 		subject string
@@ -130,11 +127,7 @@ func (opts *loginOptions) loginResource(ctx context.Context, resourceURL string,
 		return opts.failed(ctx, res.Config.ClientID, err, finish)
 	}
 	finish(nil)
-	who := ""
-	if subject != "" {
-		who = " as " + terminalLine(subject)
-	}
-	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s for %s; %s.\n", opts.profileName(), who, terminalLine(res.Metadata.Resource), expiryPhrase(tok, opts.now()))
+	fmt.Fprintf(opts.stderr, "Logged in to profile %q%s for %s; %s.\n", opts.profileName(), asSubject(subject), terminalLine(res.Metadata.Resource), expiryPhrase(tok, opts.now()))
 	return nil
 }
 

@@ -32,9 +32,7 @@ import (
 func TestCurlRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 	srv := devservertest.NewServer(t)
 	testHome(t)
-	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
-	if code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", srv.URL,
-		"--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"); code != cli.ExitOK {
+	if code, stderr := loginClientCredentials(t, srv.URL, srv.Confidential.ID, srv.Confidential.Secret.Reveal()); code != cli.ExitOK {
 		t.Fatalf("pixie login: exit code %d; stderr:\n%s", code, stderr)
 	}
 	api := &recordingServer{}

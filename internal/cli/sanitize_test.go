@@ -49,26 +49,13 @@ func TestTerminalText(t *testing.T) {
 // error_description and error_uri carry terminal escapes: pixie prints them
 // visibly escaped, so they cannot forge "Logged in OK" over the error.
 func TestErrorDescriptionEscaped(t *testing.T) {
-	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		iss := "http://" + r.Host
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
-			json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "token_endpoint": iss + "/token",
-				"response_types_supported": []string{"code"}})
-		case "/token":
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_scope",
-				"error_description": hostile, "error_uri": "https://e.example/" + hostile})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(issuer.Close)
+	issuer := tokenIssuer(t, func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_scope",
+			"error_description": hostile, "error_uri": "https://e.example/" + hostile})
+	})
 	testHome(t)
-	t.Setenv("TEST_CLIENT_SECRET", "s")
-	code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", issuer.URL,
-		"--client-id", "svc", "--client-secret-env", "TEST_CLIENT_SECRET")
+	code, stderr := loginClientCredentials(t, issuer.URL, "svc", "s")
 	if code != cli.ExitFailure {
 		t.Errorf("exit code %d, want %d", code, cli.ExitFailure)
 	}
@@ -158,9 +145,7 @@ func TestCurlEscapesStatusNotBody(t *testing.T) {
 	t.Cleanup(api.Close)
 	srv := devservertest.NewServer(t)
 	testHome(t)
-	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
-	if code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", srv.URL,
-		"--client-id", srv.Confidential.ID, "--client-secret-env", "TEST_CLIENT_SECRET"); code != cli.ExitOK {
+	if code, stderr := loginClientCredentials(t, srv.URL, srv.Confidential.ID, srv.Confidential.Secret.Reveal()); code != cli.ExitOK {
 		t.Fatalf("pixie login: exit code %d; stderr:\n%s", code, stderr)
 	}
 	code, stdout, stderr := runPixie(t, "curl", api.URL)
@@ -247,25 +232,12 @@ func waitForFile(t *testing.T, path string) string {
 // TestStatusEscapesScope logs in at a token endpoint that grants a scope
 // carrying terminal escapes: pixie status shows it escaped.
 func TestStatusEscapesScope(t *testing.T) {
-	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		iss := "http://" + r.Host
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
-			json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "token_endpoint": iss + "/token",
-				"response_types_supported": []string{"code"}})
-		case "/token":
-			json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer",
-				"expires_in": 3600, "scope": "read " + strings.ReplaceAll(hostile, " ", "")})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(issuer.Close)
+	issuer := tokenIssuer(t, func(w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer",
+			"expires_in": 3600, "scope": "read " + strings.ReplaceAll(hostile, " ", "")})
+	})
 	testHome(t)
-	t.Setenv("TEST_CLIENT_SECRET", "s")
-	if code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", issuer.URL,
-		"--client-id", "svc", "--client-secret-env", "TEST_CLIENT_SECRET"); code != cli.ExitOK {
+	if code, stderr := loginClientCredentials(t, issuer.URL, "svc", "s"); code != cli.ExitOK {
 		t.Fatalf("pixie login: exit code %d; stderr:\n%s", code, stderr)
 	}
 	code, stdout, stderr := runPixie(t, "status")
@@ -276,4 +248,36 @@ func TestStatusEscapesScope(t *testing.T) {
 	if !strings.Contains(stdout, `read \x1b[2K\x1b]0;pwned\a\rLoggedinOK\u009b31m`) {
 		t.Errorf("stdout:\n%s\nwant the scope escaped", stdout)
 	}
+}
+
+// tokenIssuer starts an authorization server that serves its metadata (RFC
+// 8414, section 3) and a token endpoint whose JSON answer token writes.
+func tokenIssuer(t *testing.T, token func(w http.ResponseWriter)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		iss := "http://" + r.Host
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+			json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "token_endpoint": iss + "/token",
+				"response_types_supported": []string{"code"}})
+		case "/token":
+			token(w)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// loginClientCredentials runs pixie login with the client credentials grant (RFC 6749,
+// section 4.4) at issuer as clientID, its secret given in an environment
+// variable, and returns the exit code and stderr.
+func loginClientCredentials(t *testing.T, issuer, clientID, secret string) (int, string) {
+	t.Helper()
+	t.Setenv("TEST_CLIENT_SECRET", secret)
+	code, _, stderr := runPixie(t, "login", "--grant", "client_credentials", "--issuer", issuer,
+		"--client-id", clientID, "--client-secret-env", "TEST_CLIENT_SECRET")
+	return code, stderr
 }

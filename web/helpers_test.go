@@ -327,6 +327,22 @@ func (b *browser) wantSignedOut(a *app) {
 	}
 }
 
+// refusedSession sends a new browser with the session cookie value to a's
+// private page: it must be sent to sign in, and its cookie cleared.
+func refusedSession(t *testing.T, a *app, value string) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	b.setCookie(a, sessionCookie, value)
+	r := b.get(a.URL + "/private")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("private page with a refused session cookie: %d to %q; want 303 to /login", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got := b.cookie(a, sessionCookie); got != "" {
+		t.Errorf("the session cookie %q is kept; want it cleared", got)
+	}
+	return b
+}
+
 // csrf returns the session's CSRF token, read from the private page.
 func (b *browser) csrf(a *app) string {
 	b.t.Helper()

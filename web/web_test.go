@@ -218,15 +218,7 @@ func TestOldSessionFormat(t *testing.T) {
 		&web.Record{Subject: "s", Expires: e.clock.Now().Add(time.Hour), Data: []byte(old)}, 0); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t)
-	b.setCookie(a, sessionCookie, id)
-	r := b.get(a.URL + "/private")
-	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
-		t.Fatalf("a session of the old format: %d to %q; want 303 to /login", r.StatusCode, r.Header.Get("Location"))
-	}
-	if got := b.cookie(a, sessionCookie); got != "" {
-		t.Errorf("the session cookie %q is kept; want it cleared", got)
-	}
+	refusedSession(t, a, id)
 }
 
 // TestLogout signs out with the form POST: the session row is deleted, the

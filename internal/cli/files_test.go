@@ -118,14 +118,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 // parallel CI jobs sharing a home do: config.yaml must end with all of them.
 func TestConcurrentLoginsKeepEveryProfile(t *testing.T) {
 	srv := devservertest.NewServer(t)
-	key, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	t.Setenv("PIXIE_HOME", home)
-	t.Setenv("PIXIE_PROFILE", "")
-	t.Setenv("PIXIE_STORE_KEY", key.Reveal())
+	home := testHome(t)
 	t.Setenv("TEST_CLIENT_SECRET", srv.Confidential.Secret.Reveal())
 
 	const n = 8

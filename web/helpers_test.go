@@ -18,7 +18,7 @@ import (
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
 	"github.com/pixieauth/pixie/internal/fakeclock"
-	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/web"
 	"github.com/pixieauth/pixie/web/sqlitesession"
 )
@@ -87,19 +87,9 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r)
 }
 
-// newKey returns a new sealing key.
-func newKey(t *testing.T) string {
-	t.Helper()
-	k, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.Reveal()
-}
-
 // sqliteStore opens a session store in a new file.
 func (e *env) sqliteStore() *sqlitesession.Store {
-	return e.openSQLite(filepath.Join(e.t.TempDir(), "sessions.db"), newKey(e.t))
+	return e.openSQLite(filepath.Join(e.t.TempDir(), "sessions.db"), testenv.StoreKey(e.t))
 }
 
 func (e *env) openSQLite(path, key string) *sqlitesession.Store {

@@ -18,6 +18,7 @@ import (
 	"github.com/pixieauth/pixie"
 	"github.com/pixieauth/pixie/devserver"
 	"github.com/pixieauth/pixie/devserver/devservertest"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/web"
 	"github.com/pixieauth/pixie/web/redissession"
 )
@@ -93,7 +94,7 @@ func wantRefused(t *testing.T, a *app, id string) {
 func sharedStores(t *testing.T, f func(t *testing.T, e *env, s1, s2 web.SessionStore)) {
 	t.Run("SQLite", func(t *testing.T) {
 		e := newEnv(t)
-		path, key := filepath.Join(t.TempDir(), "sessions.db"), newKey(t)
+		path, key := filepath.Join(t.TempDir(), "sessions.db"), testenv.StoreKey(t)
 		f(t, e, e.openSQLite(path, key), e.openSQLite(path, key))
 	})
 	t.Run("Redis", func(t *testing.T) {
@@ -102,7 +103,7 @@ func sharedStores(t *testing.T, f func(t *testing.T, e *env, s1, s2 web.SessionS
 			t.Skip("set PIXIE_TEST_REDIS_ADDR (scripts/with-redis starts redis-server) to run the Redis tests")
 		}
 		e := newEnv(t)
-		prefix, key := "pixietest:"+rand.Text()+":", newKey(t)
+		prefix, key := "pixietest:"+rand.Text()+":", testenv.StoreKey(t)
 		open := func() web.SessionStore {
 			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 			t.Cleanup(func() { c.Close() })

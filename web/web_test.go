@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie/internal/fakeclock"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/web"
 	"github.com/pixieauth/pixie/web/sqlitesession"
 )
@@ -179,7 +180,7 @@ func TestTimeouts(t *testing.T) {
 // moment before and the store (its clock lagging) still returns it.
 func TestTimeoutsWithoutStoreExpiry(t *testing.T) {
 	e := newEnv(t)
-	store, err := sqlitesession.Open(filepath.Join(t.TempDir(), "sessions.db"), sqlitesession.WithKeys(newKey(t)),
+	store, err := sqlitesession.Open(filepath.Join(t.TempDir(), "sessions.db"), sqlitesession.WithKeys(testenv.StoreKey(t)),
 		sqlitesession.WithClock(func() time.Time { return fakeclock.Start }))
 	if err != nil {
 		t.Fatal(err)

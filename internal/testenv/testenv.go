@@ -1,11 +1,14 @@
 // Package testenv finds the outside services pixie's tests run against (a
 // redis-server, a Chromium) and decides what a missing one means: a skip on a
-// developer's machine, a failure under CI=true, where every test must run.
+// developer's machine, a failure under CI=true, where every test must run. It
+// also makes the sealing keys the store tests share.
 package testenv
 
 import (
 	"os"
 	"testing"
+
+	"github.com/pixieauth/pixie/internal/seal"
 )
 
 // RedisAddrEnv names the variable scripts/with-redis sets to its redis-server's
@@ -35,4 +38,14 @@ func RedisAddr(tb testing.TB) string {
 		Missing(tb, "set "+RedisAddrEnv+" (scripts/with-redis starts a redis-server; ./scripts/test uses it) to run the Redis tests")
 	}
 	return addr
+}
+
+// StoreKey returns a new random sealing key, as PIXIE_STORE_KEY holds it.
+func StoreKey(tb testing.TB) string {
+	tb.Helper()
+	k, err := seal.GenerateKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k.Reveal()
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/web/redissession"
 	"github.com/pixieauth/pixie/web/sessiontest"
 )
@@ -24,11 +24,7 @@ func TestConformance(t *testing.T) {
 	sessiontest.Run(t, func(t *testing.T, now func() time.Time) sessiontest.Harness {
 		client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 		prefix := "pixietest:" + rand.Text() + ":"
-		k, err := seal.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := redissession.New(client, redissession.WithPrefix(prefix), redissession.WithKeys(k.Reveal()), redissession.WithClock(now))
+		s, err := redissession.New(client, redissession.WithPrefix(prefix), redissession.WithKeys(testenv.StoreKey(t)), redissession.WithClock(now))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/web/sessiontest"
 	"github.com/pixieauth/pixie/web/sqlitesession"
 )
@@ -15,7 +16,7 @@ import (
 func TestConformance(t *testing.T) {
 	sessiontest.Run(t, func(t *testing.T, now func() time.Time) sessiontest.Harness {
 		path := filepath.Join(t.TempDir(), "sessions.db")
-		s, err := sqlitesession.Open(path, sqlitesession.WithKeys(newKey(t)), sqlitesession.WithClock(now))
+		s, err := sqlitesession.Open(path, sqlitesession.WithKeys(testenv.StoreKey(t)), sqlitesession.WithClock(now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,19 +71,10 @@ func TestRefusesForeignFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("my notes, not a database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sqlitesession.Open(path, sqlitesession.WithKeys(newKey(t))); err == nil || !strings.Contains(err.Error(), "not a pixie session store") {
+	if _, err := sqlitesession.Open(path, sqlitesession.WithKeys(testenv.StoreKey(t))); err == nil || !strings.Contains(err.Error(), "not a pixie session store") {
 		t.Errorf("Open(foreign file) = %v; want a refusal", err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "my notes, not a database" {
 		t.Error("the foreign file was changed")
 	}
-}
-
-func newKey(t *testing.T) string {
-	t.Helper()
-	k, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.Reveal()
 }

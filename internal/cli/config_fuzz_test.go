@@ -27,6 +27,9 @@ func FuzzLoadConfig(f *testing.F) {
 		"profiles:\n  x:\n    resources: {a: b}\n",
 		"profiles:\n  x:\n    allow_insecure_http: maybe\n",
 		"profiles:\n  x:\n    issuer: [a]\n",
+		"profiles:\n  x:\n    params: [a]\n",
+		"profiles:\n  x:\n    dpop: 3\n",
+		"hosts: [a]\n",
 		"profiles:\n  x:\n    scope: openid\n",
 		"a: &a [*a, *a]\n",
 		"profiles:\n\t- bad tab\n",
@@ -56,7 +59,7 @@ func FuzzLoadConfig(f *testing.F) {
 			if !strings.HasPrefix(msg, path+" is not a valid pixie configuration: ") {
 				t.Fatalf("error does not name the file and the problem: %s", msg)
 			}
-			for _, goName := range []string{"cli.", "scopeList", "Settings", "fileConfig"} {
+			for _, goName := range []string{"cli.", "scopeList", "Settings", "fileConfig", "[]", "map[", "into bool", "into string", "!!"} {
 				// The error may quote the file, which may hold the name.
 				if strings.Contains(msg, goName) && !bytes.Contains(content, []byte(goName)) {
 					t.Fatalf("error names the Go type %q: %s", goName, msg)

@@ -173,6 +173,17 @@ var yamlTypes = strings.NewReplacer(
 	"map[string]cli.Settings", "a map of profiles",
 	"cli.fileConfig", "a map with profiles",
 	"cli.Settings", "a profile",
+	" into []string", " into a list of text values",
+	" into map[string]string", " into a map of names to text values",
+	" into bool", " into true or false",
+	" into string", " into a text value",
+	"!!map", "a map",
+	"!!seq", "a list",
+	"!!str", "the text",
+	"!!int", "the number",
+	"!!float", "the number",
+	"!!bool", "the value",
+	"!!null", "nothing",
 )
 
 // saveConfig writes config.yaml atomically, in a 0700 directory, mode 0600.

@@ -58,7 +58,7 @@ func TestCrashWindows(t *testing.T) {
 	skipProcessesInShort(t)
 	f := newFleet(t)
 	proctest.RunCrash(t, proctest.Crash{
-		Test:    "TestHelperCrashChild",
+		Test: "TestHelperCrashChild",
 		Lane: func(tb testing.TB, _ string) ([]string, pixie.Store) {
 			return f.childEnv(f.addr), f.replica(tb)
 		},

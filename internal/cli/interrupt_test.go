@@ -33,6 +33,13 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns what was written so far.
+func (w *cancelOn) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.text.String()
+}
+
 // TestInterruptExitCode checks that a command ended by Ctrl-C exits with 130,
 // as shells report a process SIGINT ended, and says it was interrupted.
 func TestInterruptExitCode(t *testing.T) {
@@ -48,10 +55,10 @@ func TestInterruptExitCode(t *testing.T) {
 	args := []string{"login", "--issuer", srv.URL, "--client-id", srv.Public.ID, "--no-browser"}
 	code := cli.RunContext(ctx, args, env, strings.NewReader(""), io.Discard, stderr)
 	if got, want := code, cli.ExitInterrupted; got != want {
-		t.Errorf("exit code = %d, want %d; stderr:\n%s", got, want, stderr.text.String())
+		t.Errorf("exit code = %d, want %d; stderr:\n%s", got, want, stderr.String())
 	}
-	if !strings.Contains(stderr.text.String(), "pixie: interrupted") {
-		t.Errorf("stderr lacks the interruption:\n%s", stderr.text.String())
+	if !strings.Contains(stderr.String(), "pixie: interrupted") {
+		t.Errorf("stderr lacks the interruption:\n%s", stderr.String())
 	}
 	if ctx.Err() == context.DeadlineExceeded {
 		t.Error("the login was never interrupted")

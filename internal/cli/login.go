@@ -285,7 +285,7 @@ func (a *loginOptions) authCode(ctx context.Context, cfg *pixie.Config, s Settin
 	fmt.Fprintf(a.stderr, "Open this URL to log in: %s\n", ar.URL)
 	a.open(ctx, ar.URL, cfg.AllowInsecureHTTP, func(ctx context.Context) error { return a.hooks.authorize(ctx, ar.URL) })
 	if a.noBrowser && a.hooks == nil {
-		go a.readPasted(cb)
+		a.readPasted(cb)
 	}
 
 	var r callbackResult

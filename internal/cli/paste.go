@@ -16,10 +16,17 @@ import (
 // answer that carries the login's state (RFC 6749 section 10.12): a bare code,
 // or a URL with another state, could be anyone's, so it is refused and the
 // login keeps waiting for the listener or another paste. Whichever of the
-// listener and the paste brings the answer first wins. It returns at the end
-// of stdin, or once an answer is taken.
+// listener and the paste brings the answer first wins. It prompts, then reads
+// in the background until the end of stdin or an answer is taken.
 func (a *loginOptions) readPasted(cb *callbackHandler) {
+	// The prompt is written before the login goes on, so it never follows
+	// what the login writes when it ends.
 	fmt.Fprintln(a.stderr, "Waiting for the browser. If it runs on another machine, log in there, then paste here the URL it was sent to (the address of its error page for 127.0.0.1):")
+	go a.readPastes(cb)
+}
+
+// readPastes is readPasted's reading loop.
+func (a *loginOptions) readPastes(cb *callbackHandler) {
 	sc := bufio.NewScanner(a.stdin)
 	sc.Buffer(nil, 64<<10)
 	for sc.Scan() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pixieauth/pixie"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/redisstore"
 	"github.com/pixieauth/pixie/storetest"
 )
@@ -17,7 +18,7 @@ import (
 // not answer, Save fails instead of reporting a save that did not happen.
 func TestSaveAcknowledged(t *testing.T) {
 	rs := startRedis(t)
-	st, err := redisstore.New(newClient(t, rs.addr), redisstore.WithKeys(newKeyText(t)))
+	st, err := redisstore.New(newClient(t, rs.addr), redisstore.WithKeys(testenv.StoreKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pixieauth/pixie/internal/seal"
 	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/redisstore"
 )
@@ -35,7 +34,7 @@ type fleet struct {
 func newFleet(tb testing.TB) *fleet {
 	tb.Helper()
 	addr := testenv.RedisAddr(tb)
-	f := &fleet{addr: addr, prefix: "pixietest:" + randomHex(tb) + ":", keys: newKeyText(tb), admin: newClient(tb, addr)}
+	f := &fleet{addr: addr, prefix: "pixietest:" + randomHex(tb) + ":", keys: testenv.StoreKey(tb), admin: newClient(tb, addr)}
 	tb.Cleanup(func() {
 		ctx := context.Background()
 		for _, k := range f.redisKeys(tb) {
@@ -68,16 +67,6 @@ func (f *fleet) redisKeys(tb testing.TB) []string {
 		tb.Fatalf("SCAN: %v", err)
 	}
 	return keys
-}
-
-// newKeyText returns a new sealing key in the form WithKeys reads.
-func newKeyText(tb testing.TB) string {
-	tb.Helper()
-	k, err := seal.GenerateKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k.Reveal()
 }
 
 func randomHex(tb testing.TB) string {

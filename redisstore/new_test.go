@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixieauth/pixie/internal/seal"
+	"github.com/pixieauth/pixie/internal/testenv"
 	"github.com/pixieauth/pixie/redisstore"
 	"github.com/pixieauth/pixie/storetest"
 )
@@ -19,7 +20,7 @@ func TestNew(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 
 	t.Run("nil client", func(t *testing.T) {
-		if _, err := redisstore.New(nil, redisstore.WithKeys(newKeyText(t))); err == nil {
+		if _, err := redisstore.New(nil, redisstore.WithKeys(testenv.StoreKey(t))); err == nil {
 			t.Error("New(nil) succeeded")
 		}
 	})
@@ -31,7 +32,7 @@ func TestNew(t *testing.T) {
 		}
 	})
 	t.Run("key from the environment", func(t *testing.T) {
-		t.Setenv(seal.EnvVar, newKeyText(t))
+		t.Setenv(seal.EnvVar, testenv.StoreKey(t))
 		if _, err := redisstore.New(client); err != nil {
 			t.Errorf("New with %s set: %v", seal.EnvVar, err)
 		}
@@ -44,19 +45,19 @@ func TestNew(t *testing.T) {
 		}
 	})
 	t.Run("bad WithKeys", func(t *testing.T) {
-		_, err := redisstore.New(client, redisstore.WithKeys(newKeyText(t)+",short"))
+		_, err := redisstore.New(client, redisstore.WithKeys(testenv.StoreKey(t)+",short"))
 		if !errors.Is(err, seal.ErrInvalidKey) || !strings.Contains(err.Error(), "WithKeys") || strings.Contains(err.Error(), "short") {
 			t.Errorf("New with a bad key: err = %v, want an invalid-key error naming WithKeys and not quoting the key", err)
 		}
 	})
 	t.Run("nil WithKeySet", func(t *testing.T) {
-		t.Setenv(seal.EnvVar, newKeyText(t))
+		t.Setenv(seal.EnvVar, testenv.StoreKey(t))
 		if _, err := redisstore.New(client, redisstore.WithKeySet(nil)); !errors.Is(err, seal.ErrNoKey) {
 			t.Errorf("New(WithKeySet(nil)): err = %v, want ErrNoKey, not the environment's key", err)
 		}
 	})
 	t.Run("the last key option wins", func(t *testing.T) {
-		ks, err := seal.ParseKeySet(newKeyText(t))
+		ks, err := seal.ParseKeySet(testenv.StoreKey(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func TestNew(t *testing.T) {
 	})
 	t.Run("WithKeys wins over the environment", func(t *testing.T) {
 		t.Setenv(seal.EnvVar, "not-a-key")
-		if _, err := redisstore.New(client, redisstore.WithKeys(newKeyText(t))); err != nil {
+		if _, err := redisstore.New(client, redisstore.WithKeys(testenv.StoreKey(t))); err != nil {
 			t.Errorf("New with WithKeys: %v", err)
 		}
 	})
@@ -79,7 +80,7 @@ func TestNew(t *testing.T) {
 func TestEmptyKeyWithoutRedis(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	t.Cleanup(func() { client.Close() })
-	s, err := redisstore.New(client, redisstore.WithKeys(newKeyText(t)))
+	s, err := redisstore.New(client, redisstore.WithKeys(testenv.StoreKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

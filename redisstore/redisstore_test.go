@@ -346,7 +346,7 @@ func TestKeys(t *testing.T) {
 	oldKeys := f.replica(t)
 	v := storetest.MustSave(t, oldKeys, "k", storetest.Token("a"), 0)
 
-	newKey := newKeyText(t)
+	newKey := testenv.StoreKey(t)
 	wrong := f.replica(t, redisstore.WithKeys(newKey))
 	_, _, err := wrong.Load(ctx, "k")
 	if !errors.Is(err, seal.ErrUnknownKey) || !strings.Contains(err.Error(), "sealed with a key this store is not configured with") {
@@ -448,7 +448,7 @@ func TestTampered(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	addr := closedPort(t)
-	s, err := redisstore.New(newClient(t, addr), redisstore.WithKeys(newKeyText(t)))
+	s, err := redisstore.New(newClient(t, addr), redisstore.WithKeys(testenv.StoreKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestRedisDown(t *testing.T) {
 func TestRedisRefused(t *testing.T) {
 	t.Parallel()
 	addr := closedPort(t)
-	s, err := redisstore.New(newClient(t, addr), redisstore.WithKeys(newKeyText(t)))
+	s, err := redisstore.New(newClient(t, addr), redisstore.WithKeys(testenv.StoreKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -605,7 +605,7 @@ func (a *loginOptions) deviceCode(ctx context.Context, cfg *pixie.Config, s Sett
 	}
 	// The user may well approve on another device: open a browser here only
 	// when one is configured or someone is at this terminal.
-	if a.hooks != nil || a.getenv("BROWSER") != "" || a.isTerminal(a.stderr) {
+	if a.canLogIn() {
 		a.open(ctx, link, cfg.AllowInsecureHTTP, func(ctx context.Context) error { return a.hooks.device(ctx, da) })
 	}
 	stop := a.spinner("Waiting for approval")

@@ -332,8 +332,10 @@ func (opts *curlOptions) curlProfile(ctx context.Context, req *http.Request) (*h
 	return nil, lo.loginResource(ctx, m.Resource, ch, d)
 }
 
-// canLogIn reports whether a login can be run for a command that did not ask
-// for one: a browser is configured ($BROWSER) or someone is at the terminal.
+// canLogIn reports whether someone can take part in a login: a browser is
+// configured ($BROWSER), someone is at the terminal, or quickstart plays the
+// browser. Commands that did not ask for a login run one only then, and the
+// device flow opens a browser only then.
 func (a *app) canLogIn() bool {
 	return a.hooks != nil || a.getenv("BROWSER") != "" || a.isTerminal(a.stderr)
 }
